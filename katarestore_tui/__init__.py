@@ -1,0 +1,3 @@
+"""katarestore: restore PostgreSQL from JSON backups."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from katarestore_tui.cli import main
+
+raise SystemExit(main())

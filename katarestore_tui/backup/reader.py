@@ -1,0 +1,207 @@
+"""Stream the records of one table file in constant memory, with the byte position.
+
+`.json` files are one JSON array (as `JSON.stringify(rows, null, 2)` writes them),
+parsed item by item with ijson's C backend; `.jsonl`/`.ndjson` hold one object per
+line; either may be gzipped. Numbers arrive as `int` or exact `Decimal`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import IO, BinaryIO
+
+import ijson
+
+from katarestore_tui.backup.catalog import TableFile
+
+log = logging.getLogger(__name__)
+READ_SIZE = 256 * 1024
+FAST_BACKEND = "yajl2_c"
+
+
+def backend_warning() -> str | None:
+    """A loud warning when ijson runs on a slow backend (up to ~15x slower)."""
+    if ijson.backend_name != FAST_BACKEND:
+        return (
+            f"ijson is using its {ijson.backend_name!r} backend, not {FAST_BACKEND!r}: "
+            "parsing will be up to 15x slower (reinstall ijson from a wheel for your platform)"
+        )
+    return None
+
+
+class BackupFormatError(Exception):
+    """The file stops being valid JSON; every complete record before it was yielded."""
+
+    def __init__(self, table_file: TableFile, byte_offset: int, record_index: int, cause: str):
+        self.table_file = table_file
+        self.byte_offset = byte_offset
+        self.record_index = record_index
+        self.cause = cause
+        where = "decompressed byte" if table_file.compressed else "byte"
+        super().__init__(
+            f"{table_file.path.name}: {cause} at {where} {byte_offset:,} "
+            f"(record index {record_index:,}); the records before it were read"
+        )
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """An item that is not a usable record (not an object, or an unparsable line)."""
+
+    index: int
+    raw: object  # the item as read (or the line's text)
+    cause: str
+
+
+class _CountingReader:
+    """Counts the bytes handed to the parser and keeps the last chunk for error offsets."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.position = 0
+        self.chunk_start = 0
+        self.chunk = b""
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.chunk_start = self.position
+        self.chunk = data
+        self.position += len(data)
+        return data
+
+
+class RecordReader:
+    """Iterate `(index, record)` pairs of one table file; `progress_bytes` for progress bars."""
+
+    def __init__(self, table_file: TableFile, skip: int = 0) -> None:
+        self.table_file = table_file
+        self.skip = skip
+        self.records_read = 0  # records yielded or skipped so far
+        self._disk: BinaryIO | None = None
+        self._counting: _CountingReader | None = None
+
+    @property
+    def progress_bytes(self) -> int:
+        """Bytes of the file on disk consumed so far (compressed bytes for .gz)."""
+        return self._disk.tell() if self._disk and not self._disk.closed else self.table_file.size
+
+    def __iter__(self) -> Iterator[tuple[int, object]]:
+        self._disk = open(self.table_file.path, "rb")  # noqa: SIM115 - closed in finally
+        try:
+            stream: IO[bytes] = self._disk
+            if self.table_file.compressed:
+                stream = gzip.GzipFile(fileobj=self._disk, mode="rb")
+            self._counting = _CountingReader(stream)
+            if self.table_file.format == "lines":
+                yield from self._lines()
+            else:
+                yield from self._array()
+        finally:
+            self._disk.close()
+
+    def _fault(self, cause: str, offset: int | None = None) -> BackupFormatError:
+        assert self._counting is not None
+        return BackupFormatError(
+            self.table_file,
+            self._counting.position if offset is None else offset,
+            self.records_read,
+            cause,
+        )
+
+    def _array(self) -> Iterator[tuple[int, object]]:
+        counting = self._counting
+        assert counting is not None
+        first = self._first_byte()
+        if first is None:
+            raise self._fault("the file is empty (expected a JSON array of records)", 0)
+        if first != b"[":
+            kind = {b"{": "a JSON object"}.get(first, f"{first.decode(errors='replace')!r}")
+            raise self._fault(f"the file is not a JSON array (it starts with {kind})", 0)
+        try:
+            for item in ijson.items(counting, "item", buf_size=READ_SIZE):
+                index = self.records_read
+                self.records_read += 1
+                if index < self.skip:
+                    continue
+                yield index, item
+        except ijson.JSONError as exc:
+            raise self._fault(_short_cause(exc), _fault_offset(exc, counting)) from None
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise self._fault(f"unreadable data ({exc})") from None
+
+    def _first_byte(self) -> bytes | None:
+        """Peek the first meaningful byte (skipping a BOM and whitespace) and rewind."""
+        assert self._disk is not None and self._counting is not None
+        raw = self._counting._raw
+        head = raw.read(4096)
+        if self.table_file.compressed:
+            raw.seek(0)
+        else:
+            self._disk.seek(0)
+        stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+        return stripped[:1] if stripped else None
+
+    def _lines(self) -> Iterator[tuple[int, object]]:
+        counting = self._counting
+        assert counting is not None
+        buffered = _LineSplitter(counting)
+        for line in buffered:
+            text = line.strip()
+            if not text:
+                continue
+            index = self.records_read
+            self.records_read += 1
+            if index < self.skip:
+                continue
+            try:
+                yield index, json.loads(text, parse_float=Decimal)
+            except (ValueError, UnicodeDecodeError) as exc:
+                yield index, BadRecord(index, text.decode("utf-8", "replace"), f"invalid JSON: {exc}")
+
+
+class _LineSplitter:
+    def __init__(self, counting: _CountingReader) -> None:
+        self._counting = counting
+
+    def __iter__(self) -> Iterator[bytes]:
+        pending = b""
+        while True:
+            chunk = self._counting.read(READ_SIZE)
+            if not chunk:
+                break
+            pending += chunk
+            lines = pending.split(b"\n")
+            pending = lines.pop()
+            yield from lines
+        if pending:
+            yield pending
+
+
+def _short_cause(exc: Exception) -> str:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if "premature EOF" in first:
+        return "the file ends in the middle of a record (truncated)"
+    return first.removeprefix("parse error: ")
+
+
+def _fault_offset(exc: Exception, counting: _CountingReader) -> int:
+    """Locate yajl's '(right here) ---^' snippet in the last chunk: the exact byte offset."""
+    lines = str(exc).splitlines()
+    if "premature EOF" in str(exc) or len(lines) < 3 or "^" not in lines[2]:
+        return counting.position
+    snippet_line, caret_line = lines[1], lines[2]
+    caret = caret_line.index("^")
+    snippet = snippet_line.lstrip(" ")
+    pad = len(snippet_line) - len(snippet)
+    if not snippet.strip():
+        return counting.position
+    window = counting.chunk.translate(bytes.maketrans(b"\n\r\t", b"   "))
+    found = window.rfind(snippet.encode("utf-8", "replace"))
+    if found < 0:
+        return counting.position
+    return counting.chunk_start + found + max(caret - pad, 0)

@@ -1,0 +1,154 @@
+"""What the loader tells its consumers (TUI, CLI, history): plain dataclasses.
+
+The engine calls an `EventSink` (any callable taking an `Event`). Sinks must be
+thread-safe and quick: the TUI's sink posts a message, the CLI's prints a line.
+Progress events are throttled by time at the source (see `ProgressThrottle`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Table states, in the order a table goes through them.
+WAITING = "waiting"
+LOADING = "loading"
+DONE = "done"  # every record loaded or counted as a duplicate
+PARTIAL = "partial"  # finished, some records quarantined or the file was cut short
+FAILED = "failed"  # could not load at all (missing table, unreadable file)
+SKIPPED = "skipped"  # excluded by the operator or already complete on resume
+CANCELLED = "cancelled"
+
+
+@dataclass
+class TableStats:
+    """Running counts for one table; `loaded + duplicates + failed == records`."""
+
+    table: str
+    file: str = ""
+    bytes_total: int = 0
+    bytes_read: int = 0
+    records: int = 0
+    loaded: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    state: str = WAITING
+    error: str | None = None  # a reader fault or fatal table error, shown to the operator
+
+    @property
+    def balanced(self) -> bool:
+        return self.loaded + self.duplicates + self.failed == self.records
+
+    def to_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "bytes": self.bytes_total,
+            "records": self.records,
+            "loaded": self.loaded,
+            "duplicates": self.duplicates,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+            "state": self.state,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, table: str, data: dict) -> TableStats:
+        return cls(
+            table=table,
+            file=data.get("file", ""),
+            bytes_total=data.get("bytes", 0),
+            records=data.get("records", 0),
+            loaded=data.get("loaded", 0),
+            duplicates=data.get("duplicates", 0),
+            failed=data.get("failed", 0),
+            seconds=data.get("seconds", 0.0),
+            state=data.get("state", WAITING),
+            error=data.get("error"),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every engine event."""
+
+    at: float = field(default_factory=time.monotonic, kw_only=True)
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    run_id: str
+    backup: str
+    target: str  # redacted DSN
+    tables: tuple[str, ...]
+    bytes_total: int
+    fk_mode: str  # "replica" (checks after load) or "immediate"
+
+
+@dataclass(frozen=True)
+class TableStarted(Event):
+    table: str
+    file: str
+    bytes_total: int
+
+
+@dataclass(frozen=True)
+class TableProgress(Event):
+    """A snapshot of one table's counts (a copy: safe to keep)."""
+
+    stats: TableStats
+
+
+@dataclass(frozen=True)
+class TableFinished(Event):
+    stats: TableStats
+
+
+@dataclass(frozen=True)
+class Warning(Event):  # noqa: A001 - the engine's own warning event, not the builtin
+    message: str
+    table: str | None = None
+
+
+@dataclass(frozen=True)
+class Phase(Event):
+    """A run-wide step outside table loading (foreign-key checks, sequences)."""
+
+    name: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class RunFinished(Event):
+    run_id: str
+    status: str  # completed | partial | cancelled | failed
+    exit_code: int
+    seconds: float
+    tables: dict[str, TableStats]
+    run_dir: str
+    quarantine_dir: str
+    error: str | None = None
+
+
+EventSink = Callable[[Event], None]
+
+
+def ignore_events(_event: Event) -> None:
+    """A sink for callers that only want the result."""
+
+
+class ProgressThrottle:
+    """Lets a progress event through at most every `interval` seconds per table."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+
+    def due(self, table: str) -> bool:
+        now = time.monotonic()
+        if now - self._last.get(table, 0.0) >= self.interval:
+            self._last[table] = now
+            return True
+        return False

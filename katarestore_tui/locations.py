@@ -1,0 +1,55 @@
+"""Every place katarestore keeps files on disk, in one module (platformdirs)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "katarestore"
+
+
+def data_dir() -> Path:
+    """Run logs, quarantine, benchmark history and the embedded database live here.
+
+    `$KATARESTORE_DATA_DIR` overrides it (tests and scripts use a private one).
+    """
+    override = os.environ.get("KATARESTORE_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def config_dir() -> Path:
+    override = os.environ.get("KATARESTORE_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def runs_dir() -> Path:
+    return data_dir() / "runs"
+
+
+def run_dir(run_id: str) -> Path:
+    return runs_dir() / run_id
+
+
+def benchmarks_file() -> Path:
+    return data_dir() / "benchmarks.jsonl"
+
+
+def embedded_pg_dir() -> Path:
+    return data_dir() / "pg"
+
+
+def preferences_file() -> Path:
+    return config_dir() / "preferences.json"
+
+
+def default_backup_root() -> Path:
+    return Path(os.environ.get("KATARESTORE_BACKUP_ROOT") or "./kata_json")
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create a folder readable by the owner only: run folders hold production data."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
+    return path
