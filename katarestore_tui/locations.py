@@ -37,7 +37,9 @@ def benchmarks_file() -> Path:
 
 
 def embedded_pg_dir() -> Path:
-    return data_dir() / "pg"
+    """The embedded PostgreSQL's data folder; `$KATARESTORE_EMBEDDED_DIR` overrides it."""
+    override = os.environ.get("KATARESTORE_EMBEDDED_DIR")
+    return Path(override) if override else data_dir() / "pg"
 
 
 def preferences_file() -> Path:
