@@ -43,9 +43,10 @@ class BackupFormatError(Exception):
         self.record_index = record_index
         self.cause = cause
         where = "decompressed byte" if table_file.compressed else "byte"
+        before = f"; the {record_index:,} records before it were read" if record_index else ""
         super().__init__(
             f"{table_file.path.name}: {cause} at {where} {byte_offset:,} "
-            f"(record index {record_index:,}); the records before it were read"
+            f"(record index {record_index:,}){before}"
         )
 
 

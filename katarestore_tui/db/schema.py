@@ -121,12 +121,24 @@ def _cycles(remaining: dict[str, set[str]]) -> list[list[str]]:
 
 
 _COLUMNS_SQL = """
+WITH RECURSIVE dom(oid, base, typmod) AS (
+    -- every domain, followed down through domains over domains; the outermost typmod wins
+    SELECT oid, typbasetype, typtypmod FROM pg_type WHERE typtype = 'd'
+    UNION ALL
+    SELECT dom.oid, b.typbasetype, CASE WHEN dom.typmod >= 0 THEN dom.typmod ELSE b.typtypmod END
+    FROM dom JOIN pg_type b ON b.oid = dom.base AND b.typtype = 'd'
+), dom_base AS (
+    -- each domain's final non-domain type
+    SELECT dom.oid, dom.base, dom.typmod FROM dom
+    JOIN pg_type b ON b.oid = dom.base AND b.typtype <> 'd'
+)
 SELECT c.relname, a.attname,
        format_type(a.atttypid, a.atttypmod),
        a.attnotnull, a.atthasdef, a.attgenerated <> '', a.attidentity,
        bt.typname, bt.typcategory, dt.typcategory = 'A',
-       CASE WHEN a.atttypmod > 4 AND bt.typname IN ('varchar', 'bpchar')
-            THEN a.atttypmod - 4 END,
+       CASE WHEN bt.typname IN ('varchar', 'bpchar') AND
+                 COALESCE(NULLIF(a.atttypmod, -1), d1.typmod, d2.typmod, -1) > 4
+            THEN COALESCE(NULLIF(a.atttypmod, -1), d1.typmod, d2.typmod) - 4 END,
        CASE WHEN bt.typtype = 'e' THEN
             array(SELECT enumlabel FROM pg_enum e WHERE e.enumtypid = bt.oid
                   ORDER BY enumsortorder) END
@@ -134,9 +146,13 @@ FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_type t ON t.oid = a.atttypid
--- unwrap a domain to its base type, then an array to its element type
-JOIN pg_type dt ON dt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-JOIN pg_type bt ON bt.oid = CASE WHEN dt.typcategory = 'A' THEN dt.typelem ELSE dt.oid END
+-- unwrap a domain to its base type, then an array to its element type, then a domain again
+-- (arrays of domains exist since PostgreSQL 11)
+LEFT JOIN dom_base d1 ON d1.oid = t.oid
+JOIN pg_type dt ON dt.oid = COALESCE(d1.base, t.oid)
+LEFT JOIN dom_base d2 ON d2.oid = dt.typelem AND dt.typcategory = 'A'
+JOIN pg_type bt ON bt.oid = CASE WHEN dt.typcategory = 'A' THEN COALESCE(d2.base, dt.typelem)
+                                 ELSE dt.oid END
 WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
   AND NOT c.relispartition
 ORDER BY c.relname, a.attnum

@@ -107,7 +107,7 @@ class TableFinished(Event):
 
 
 @dataclass(frozen=True)
-class Warning(Event):  # noqa: A001 - the engine's own warning event, not the builtin
+class Warning(Event):
     message: str
     table: str | None = None
 

@@ -1,0 +1,175 @@
+"""The command line: `katarestore` opens the TUI; sub-commands serve scripts and cron."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from katarestore_tui import __version__
+from katarestore_tui.locations import default_backup_root
+
+EXIT_USAGE = 2
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {number})")
+    return number
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dsn", help="target database (default $DATABASE_URL, else embedded)")
+    parser.add_argument("--backup-root", type=Path, default=None,
+                        help="folder of backups (default $KATARESTORE_BACKUP_ROOT or ./kata_json)")
+    parser.add_argument("--schema", default="public", help="target schema (default public)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from katarestore_tui.engine.options import DEFAULT_BATCH_SIZE
+
+    parser = argparse.ArgumentParser(
+        prog="katarestore",
+        description="Restore a PostgreSQL database from per-table JSON backups. "
+        "Without a sub-command, opens the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"katarestore {__version__}")
+    parser.add_argument("--dsn", help=argparse.SUPPRESS)
+    parser.add_argument("--backup-root", type=Path, default=None, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    restore = sub.add_parser("restore", help="restore a backup into the target database")
+    restore.add_argument("backup", nargs="?", help="backup folder (default: newest under root)")
+    _target_options(restore)
+    restore.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
+                         help=f"records per COPY batch (default {DEFAULT_BATCH_SIZE:,})")
+    restore.add_argument("--jobs", type=_positive, default=1,
+                         help="tables loaded in parallel, parents before children (default 1)")
+    restore.add_argument("--on-conflict", choices=("skip", "update", "error"), default="skip",
+                         help="existing key: skip (count as duplicate, default), update, error")
+    restore.add_argument("--clean", action="store_true",
+                         help="empty the backup's tables first (asks; --yes to confirm)")
+    restore.add_argument("--tables", type=_csv, default=[], help="only these tables (a,b)")
+    restore.add_argument("--exclude", type=_csv, default=[], help="skip these tables (c,d)")
+    restore.add_argument("--single-transaction", action="store_true", help="all or nothing")
+    restore.add_argument("--dry-run", action="store_true",
+                         help="print the plan (order, name mapping, warnings); write nothing")
+    restore.add_argument("--resume", metavar="RUN_ID", help="continue a stopped run")
+    restore.add_argument("--fk-checks", choices=("auto", "after", "row"), default="auto",
+                         help="foreign keys: after the load, set-based (auto when allowed), "
+                         "or row by row")
+    restore.add_argument("--no-parser-process", action="store_true",
+                         help="parse JSON in this process (slower; for debugging)")
+    restore.add_argument("--yes", action="store_true", help="no questions")
+    restore.add_argument("--json", action="store_true", help="JSON summary on stdout at the end")
+
+    bench = sub.add_parser("bench", help="compare restore strategies on a backup")
+    bench.add_argument("backup", nargs="?")
+    _target_options(bench)
+    bench.add_argument("--strategies", type=_csv, default=["legacy", "batched", "copy"])
+    bench.add_argument("--repeat", type=_positive, default=1)
+    bench.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE)
+    bench.add_argument("--jobs", type=_positive, default=1)
+    bench.add_argument("--limit-rows", type=_positive, default=None,
+                       help="bound slow strategies to this many rows per table (extrapolated)")
+    bench.add_argument("--json", action="store_true")
+
+    history = sub.add_parser("history", help="past runs, or one run's summary")
+    history.add_argument("run_id", nargs="?")
+    history.add_argument("--json", action="store_true")
+
+    failures = sub.add_parser("failures", help="the quarantined records of a run")
+    failures.add_argument("run_id")
+    failures.add_argument("--table")
+    failures.add_argument("--json", action="store_true")
+
+    retry = sub.add_parser("retry", help="load a run's quarantined records again")
+    retry.add_argument("run_id")
+    retry.add_argument("--table")
+    retry.add_argument("--dsn", help="target (default: the run's target from $DATABASE_URL/--dsn)")
+    retry.add_argument("--json", action="store_true")
+
+    demo = sub.add_parser("demo", help="write a sample backup, create its schema, open the TUI")
+    demo.add_argument("--rows", type=_positive, default=20_000,
+                      help="rows in the largest table (default 20,000)")
+    demo.add_argument("--dsn", help="target (default $DATABASE_URL, else embedded)")
+    demo.add_argument("--backup-root", type=Path, default=None)
+    demo.add_argument("--no-tui", action="store_true", help="restore in the CLI and print it")
+    demo.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = args.command
+    try:
+        if command is None:
+            from katarestore_tui.app.app import run_app
+
+            return run_app(dsn=args.dsn, backup_root=args.backup_root)
+        if command == "restore":
+            from katarestore_tui.cli_restore import restore_command
+
+            return restore_command(args)
+        if command in ("history", "failures"):
+            from katarestore_tui import cli_history
+
+            return getattr(cli_history, f"{command}_command")(args)
+        if command == "retry":
+            from katarestore_tui.cli_restore import retry_command
+
+            return retry_command(args)
+        if command == "bench":
+            from katarestore_tui.bench.cli import bench_command
+
+            return bench_command(args)
+        if command == "demo":
+            from katarestore_tui.cli_restore import demo_command
+
+            return demo_command(args)
+    except KeyboardInterrupt:
+        print("\nstopped at once; the run is resumable (katarestore history)", file=sys.stderr)
+        return 3
+    parser.error(f"unknown command {command}")
+    return EXIT_USAGE
+
+
+def backup_root(args: argparse.Namespace) -> Path:
+    return args.backup_root or default_backup_root()
+
+
+def install_cancel_handlers(cancel: threading.Event, say) -> None:
+    """Ctrl-C / SIGTERM / SIGHUP: stop at the next batch boundary; a second Ctrl-C: at once."""
+
+    def first(signum, _frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        name = signal.Signals(signum).name
+        say(f"{name}: stopping at the next batch boundary (Ctrl-C again to stop at once)")
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, first)
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def stderr_is_tty() -> bool:
+    return os.isatty(sys.stderr.fileno())

@@ -1,0 +1,131 @@
+"""Plain-text rendering for the CLI: one line per event, a summary table at the end."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TextIO
+
+import humanize
+
+from katarestore_tui.engine.events import (
+    Event,
+    Phase,
+    RunFinished,
+    RunStarted,
+    TableFinished,
+    TableProgress,
+    TableStarted,
+    TableStats,
+    Warning,
+)
+from katarestore_tui.engine.plan import Plan
+
+PROGRESS_EVERY = 5.0  # seconds between progress lines for one table (logs stay short)
+
+
+class TextReporter:
+    """An event sink that prints readable lines; safe to call from loader threads."""
+
+    def __init__(self, out: TextIO = sys.stderr) -> None:
+        self.out = out
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+
+    def say(self, line: str) -> None:
+        with self._lock:
+            print(line, file=self.out, flush=True)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.say(f"run {event.run_id}: {len(event.tables)} tables, "
+                     f"{humanize.naturalsize(event.bytes_total)} from {event.backup}")
+            self.say(f"target {event.target}; foreign keys checked "
+                     + ("after the load, set-based" if event.fk_mode == "replica" else "row by row"))
+        elif isinstance(event, TableStarted):
+            self._last[event.table] = time.monotonic()
+            self.say(f"  {event.table}: loading {event.file} "
+                     f"({humanize.naturalsize(event.bytes_total)})")
+        elif isinstance(event, TableProgress):
+            now = time.monotonic()
+            if now - self._last.get(event.stats.table, 0) >= PROGRESS_EVERY:
+                self._last[event.stats.table] = now
+                s = event.stats
+                pct = 100 * s.bytes_read / s.bytes_total if s.bytes_total else 100
+                self.say(f"  {s.table}: {pct:5.1f}%  {s.records:,} records, {rate(s)}")
+        elif isinstance(event, TableFinished):
+            self.say("  " + table_line(event.stats))
+        elif isinstance(event, Warning):
+            self.say(f"  warning: {event.message}")
+        elif isinstance(event, Phase):
+            self.say(f"  {event.name}: {event.detail}")
+        elif isinstance(event, RunFinished) and event.error:
+            self.say(f"run {event.run_id} {event.status}: {event.error}")
+
+
+def rate(stats: TableStats) -> str:
+    if stats.seconds <= 0:
+        return "-"
+    return f"{stats.records / stats.seconds:,.0f} records/s"
+
+
+def table_line(s: TableStats) -> str:
+    extra = f" - {s.error}" if s.error else ""
+    return (f"{s.table}: {s.state}, {s.records:,} records = {s.loaded:,} loaded + "
+            f"{s.duplicates:,} duplicates + {s.failed:,} failed in {s.seconds:.1f}s{extra}")
+
+
+def summary_text(summary: dict) -> str:
+    rows = [("table", "state", "records", "loaded", "duplicates", "failed", "seconds")]
+    for name, t in summary["tables"].items():
+        rows.append((name, t["state"], f"{t['records']:,}", f"{t['loaded']:,}",
+                     f"{t['duplicates']:,}", f"{t['failed']:,}", f"{t['seconds']:.1f}"))
+    tot = summary.get("totals") or {}
+    if tot:
+        rows.append(("TOTAL", "", f"{tot['records']:,}", f"{tot['loaded']:,}",
+                     f"{tot['duplicates']:,}", f"{tot['failed']:,}", f"{summary['seconds']:.1f}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
+        cells += [c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)]
+        lines.append("  ".join(cells))
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    status = summary["status"]
+    lines.append("")
+    lines.append(f"status: {status} (run {summary['run_id']})")
+    if summary.get("quarantine"):
+        lines.append(f"failed records: {summary['quarantine']}  "
+                     f"(katarestore failures {summary['run_id']})")
+    if summary.get("error"):
+        lines.append(f"error: {summary['error']}")
+    return "\n".join(lines)
+
+
+def plan_text(plan: Plan) -> str:
+    lines = [f"plan for {plan.backup.path} -> schema {plan.schema.name}", "", "load order:"]
+    for i, t in enumerate(plan.tables, 1):
+        source = t.file.path.name
+        parents = f"  after {', '.join(t.parents)}" if t.parents else ""
+        lines.append(f"  {i:>2}. {t.table} <- {source} ({humanize.naturalsize(t.file.size)})"
+                     f"{parents}")
+        for key, column in t.renamed.items():
+            lines.append(f"        key {key} -> column {column}")
+        if t.ignored_keys:
+            lines.append(f"        ignored keys: {', '.join(t.ignored_keys)}")
+    if plan.files_without_table:
+        lines.append("files with no table (skipped): "
+                     + ", ".join(f.path.name for f in plan.files_without_table))
+    if plan.tables_without_file:
+        lines.append("tables with no file (left as they are): "
+                     + ", ".join(plan.tables_without_file))
+    if plan.excluded:
+        lines.append("excluded: " + ", ".join(plan.excluded))
+    if plan.warnings:
+        lines.append("warnings:")
+        lines += [f"  - {w}" for w in plan.warnings]
+    lines.append("")
+    lines.append("dry run: nothing was written")
+    return "\n".join(lines)

@@ -1,0 +1,93 @@
+"""COPY and staged INSERT of pre-encoded lines; the SQL lives here, composed safely."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import psycopg
+from psycopg import sql
+
+from katarestore_tui.db.schema import Table
+
+_COPY_LINE = re.compile(r"\bCOPY [^,]+, line (\d+)")
+
+
+def copy_line_number(exc: psycopg.Error) -> int | None:
+    """The 1-based line of the COPY data that failed, from the error's CONTEXT."""
+    context = exc.diag.context or ""
+    match = _COPY_LINE.search(context)
+    return int(match[1]) if match else None
+
+
+def copy_lines(
+    cur: psycopg.Cursor, schema: str, table: str, columns: Sequence[str], lines: Sequence[bytes]
+) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(schema, table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with cur.copy(statement) as copy:
+        copy.write(b"".join(lines))
+
+
+class StagedInsert:
+    """COPY into a temporary table, then INSERT ... ON CONFLICT into the target.
+
+    Used for the batches that hit an existing key: COPY itself cannot skip or update.
+    """
+
+    def __init__(self, conn: psycopg.Connection, schema: str, table: Table, on_conflict: str):
+        self.conn = conn
+        self.schema = schema
+        self.table = table
+        self.on_conflict = on_conflict
+        self.stage = f"_katarestore_stage_{abs(hash((schema, table.name))) % 10**8}"
+        self._created = False
+
+    def _ensure(self, cur: psycopg.Cursor) -> None:
+        if not self._created:
+            cur.execute(
+                sql.SQL(
+                    "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
+                ).format(sql.Identifier(self.stage), sql.Identifier(self.schema, self.table.name))
+            )
+            self._created = True
+        cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(self.stage)))
+
+    def write(self, columns: Sequence[str], lines: Sequence[bytes]) -> tuple[int, int]:
+        """Returns (inserted, duplicates) for these lines."""
+        with self.conn.cursor() as cur:
+            self._ensure(cur)
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(self.stage), sql.SQL(", ").join(map(sql.Identifier, columns))
+            )
+            with cur.copy(statement) as copy:
+                copy.write(b"".join(lines))
+            cur.execute(self._insert_sql(columns))
+            if self.on_conflict == "update" and self._update_columns(columns):
+                inserted = sum(1 for (fresh,) in cur.fetchall() if fresh)
+            else:
+                inserted = cur.rowcount
+        return inserted, len(lines) - inserted
+
+    def _update_columns(self, columns: Sequence[str]) -> list[str]:
+        key = set(self.table.conflict_key)
+        return [c for c in columns if c not in key]
+
+    def _insert_sql(self, columns: Sequence[str]) -> sql.Composed:
+        cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+        base = sql.SQL("INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage}").format(
+            target=sql.Identifier(self.schema, self.table.name),
+            cols=cols,
+            stage=sql.Identifier(self.stage),
+        )
+        key = self.table.conflict_key
+        updates = self._update_columns(columns)
+        if self.on_conflict == "update" and key and updates:
+            assignments = sql.SQL(", ").join(
+                sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in updates
+            )
+            return base + sql.SQL(" ON CONFLICT ({key}) DO UPDATE SET {set} RETURNING (xmax = 0)").format(
+                key=sql.SQL(", ").join(map(sql.Identifier, key)), set=assignments
+            )
+        return base + sql.SQL(" ON CONFLICT DO NOTHING")

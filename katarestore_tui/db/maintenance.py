@@ -1,0 +1,117 @@
+"""Set-based steps around the load: emptying tables, foreign-key checks, sequences."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import psycopg
+from psycopg import sql
+
+from katarestore_tui.db.schema import ForeignKey, Schema
+
+
+def try_replica_role(conn: psycopg.Connection) -> str | None:
+    """Turn off FK (and user) triggers for this session, as pg_restore --disable-triggers does.
+
+    Returns None on success, else the server's reason (the role lacks the privilege).
+    """
+    try:
+        conn.execute("SET session_replication_role = replica")
+        return None
+    except psycopg.Error as exc:
+        if not conn.autocommit:
+            conn.rollback()
+        return (exc.diag.message_primary or str(exc)).strip()
+
+
+def referencing_outsiders(schema: Schema, tables: list[str]) -> dict[str, list[str]]:
+    """Tables outside `tables` whose foreign keys point into them: TRUNCATE would fail."""
+    inside = set(tables)
+    found: dict[str, list[str]] = {}
+    for table in schema.tables.values():
+        if table.name in inside:
+            continue
+        for fk in table.foreign_keys:
+            if fk.ref_table in inside:
+                found.setdefault(fk.ref_table, []).append(table.name)
+    return found
+
+
+def truncate(conn: psycopg.Connection, schema: str, tables: list[str]) -> None:
+    if not tables:
+        return
+    conn.execute(
+        sql.SQL("TRUNCATE {}").format(
+            sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
+        )
+    )
+
+
+@dataclass
+class Orphan:
+    fk: ForeignKey
+    row: dict  # the row as stored, column -> value
+
+
+def delete_orphans(conn: psycopg.Connection, schema: str, fk: ForeignKey) -> Iterator[Orphan]:
+    """Remove and return the rows of fk.table whose key has no parent row (MATCH SIMPLE)."""
+    child = sql.Identifier("c")
+    conditions = sql.SQL(" AND ").join(
+        sql.SQL("{}.{} IS NOT NULL").format(child, sql.Identifier(col)) for col in fk.columns
+    )
+    joins = sql.SQL(" AND ").join(
+        sql.SQL("p.{} = c.{}").format(sql.Identifier(pc), sql.Identifier(cc))
+        for cc, pc in zip(fk.columns, fk.ref_columns, strict=True)
+    )
+    statement = sql.SQL(
+        "DELETE FROM {child} AS c WHERE {conditions} AND NOT EXISTS "
+        "(SELECT 1 FROM {parent} AS p WHERE {joins}) RETURNING row_to_json(c)::text"
+    ).format(
+        child=sql.Identifier(schema, fk.table),
+        parent=sql.Identifier(schema, fk.ref_table),
+        conditions=conditions,
+        joins=joins,
+    )
+    with conn.cursor() as cur:
+        cur.execute(statement)
+        for (text,) in cur:
+            yield Orphan(fk, json.loads(text, parse_float=Decimal))
+
+
+def orphan_detail(orphan: Orphan) -> tuple[str, str]:
+    """The message and detail PostgreSQL itself would have given for this row."""
+    fk = orphan.fk
+    values = ", ".join(str(orphan.row.get(c)) for c in fk.columns)
+    message = (
+        f'insert or update on table "{fk.table}" violates foreign key constraint "{fk.name}"'
+    )
+    detail = f'Key ({", ".join(fk.columns)})=({values}) is not present in table "{fk.ref_table}".'
+    return message, detail
+
+
+def reset_sequences(conn: psycopg.Connection, schema: Schema, tables: list[str]) -> list[str]:
+    """Move every serial/identity sequence of `tables` past the largest value present.
+
+    Never moves a sequence backwards. Returns one line per sequence moved.
+    """
+    moved = []
+    for name in tables:
+        for seq in schema.tables[name].sequences:
+            top = conn.execute(
+                sql.SQL("SELECT max({}) FROM {}").format(
+                    sql.Identifier(seq.column), sql.Identifier(schema.name, name)
+                )
+            ).fetchone()[0]
+            if top is None:
+                continue
+            current = conn.execute(
+                "SELECT pg_sequence_last_value(%s::regclass)", (seq.name,)
+            ).fetchone()[0]
+            position = current if current is not None else 0
+            if top > position:
+                conn.execute("SELECT setval(%s::regclass, %s, true)", (seq.name, top))
+                moved.append(f"{seq.name} -> {top}")
+    return moved

@@ -1,0 +1,62 @@
+"""Connections for the loader: redacted errors, session settings, reconnect with backoff."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg
+
+from katarestore_tui.redact import password_of, redact_dsn, redact_text
+
+RECONNECT_SECONDS = 60.0  # how long a lost server may take to come back
+
+
+class FatalError(Exception):
+    """The run cannot go on (exit 3); the message is safe to show."""
+
+
+def connect(dsn: str, timeout: int = 10) -> psycopg.Connection:
+    try:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=timeout,
+                               application_name="katarestore")
+    except psycopg.Error as exc:
+        secret = password_of(dsn)
+        reason = redact_text(str(exc).strip(), (secret,) if secret else ())
+        raise FatalError(f"cannot connect to {redact_dsn(dsn)}: {reason}") from None
+
+
+class Session:
+    """Opens connections configured the same way, and reopens them after a drop."""
+
+    def __init__(self, dsn: str, cancel: threading.Event, settings: list[str] | None = None):
+        self.dsn = dsn
+        self.cancel = cancel
+        self.settings = settings or []
+        self.reconnect_seconds = RECONNECT_SECONDS
+
+    def open(self) -> psycopg.Connection:
+        conn = connect(self.dsn)
+        for statement in self.settings:
+            conn.execute(statement)
+        return conn
+
+    def reopen(self, on_wait: Callable[[str], None] | None = None) -> psycopg.Connection:
+        """Reconnect with exponential backoff for up to `reconnect_seconds`."""
+        deadline = time.monotonic() + self.reconnect_seconds
+        delay = 0.5
+        last = ""
+        while time.monotonic() < deadline and not self.cancel.is_set():
+            try:
+                return self.open()
+            except FatalError as exc:
+                last = str(exc)
+                if on_wait:
+                    on_wait(f"server unreachable, retrying in {delay:.1f}s")
+                self.cancel.wait(delay)
+                delay = min(delay * 2, 8.0)
+        raise FatalError(
+            f"lost the connection to {redact_dsn(self.dsn)} and it did not come back within "
+            f"{self.reconnect_seconds:.0f}s ({last or 'cancelled'})"
+        )

@@ -1,0 +1,185 @@
+"""Records -> COPY text lines, in batches, with everything a batch needs to fail well.
+
+This is the hot path (one call per record): converters are chosen once per column,
+the key layout once per distinct key order, and the common case is a tight loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from katarestore_tui.backup.catalog import TableFile
+from katarestore_tui.backup.reader import BackupFormatError, BadRecord, RecordReader
+from katarestore_tui.db.convert import ConversionError, converter_for
+from katarestore_tui.db.schema import Table
+from katarestore_tui.engine.naming import match_name
+
+
+@dataclass
+class Rejected:
+    """A record refused before it reached the database (not an object, bad value)."""
+
+    index: int
+    record: object
+    cause: str
+    column: str | None = None
+
+
+@dataclass
+class EncodedBatch:
+    columns: tuple[str, ...]  # the COPY column list for every line of this batch
+    indexes: list[int]  # record index of each line
+    lines: list[bytes]  # COPY text lines, each ending in b"\n"
+    rejects: list[Rejected] = field(default_factory=list)
+    records_read: int = 0  # records consumed from the file once this batch is done
+    bytes_read: int = 0  # bytes of the file consumed (for progress)
+    new_ignored_keys: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SourceEnd:
+    """The file is finished; `fault` is set when it stopped early on bad JSON."""
+
+    records_read: int
+    bytes_read: int
+    fault: FaultInfo | None = None
+
+
+@dataclass
+class FaultInfo:
+    byte_offset: int
+    record_index: int
+    cause: str
+    message: str
+
+    @classmethod
+    def of(cls, exc: BackupFormatError) -> FaultInfo:
+        return cls(exc.byte_offset, exc.record_index, exc.cause, str(exc))
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_escape(value: str) -> str:
+    """COPY text format escaping; most values need none, so test before translating."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPES)
+    return value
+
+
+class _Layout:
+    """How to pick and convert values for one key order."""
+
+    __slots__ = ("columns", "ignored", "picks")
+
+    def __init__(
+        self, columns: tuple[str, ...], picks: list[tuple[int, str, Callable]], ignored: list[str]
+    ):
+        self.columns = columns
+        self.picks = picks  # (position in record.values(), column, converter), in column order
+        self.ignored = ignored
+
+
+class RecordEncoder:
+    """Encodes the records of one table; learns each new key order once."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._writable = {c.name: c for c in table.writable_columns}
+        self._order = {name: i for i, name in enumerate(self._writable)}
+        self._converters = {name: converter_for(c) for name, c in self._writable.items()}
+        self._layouts: dict[tuple[str, ...], _Layout] = {}
+        self.ignored_keys: set[str] = set()
+
+    def layout(self, keys: tuple[str, ...]) -> _Layout:
+        found = self._layouts.get(keys)
+        if found is None:
+            mapped: list[tuple[int, str]] = []
+            ignored: list[str] = []
+            used: set[str] = set()
+            for position, key in enumerate(keys):
+                column = match_name(key, self._writable)
+                if column is None or column in used:
+                    ignored.append(key)
+                else:
+                    used.add(column)
+                    mapped.append((position, column))
+            mapped.sort(key=lambda pc: self._order[pc[1]])
+            picks = [(pos, col, self._converters[col]) for pos, col in mapped]
+            found = _Layout(tuple(col for _, col in mapped), picks, ignored)
+            self._layouts[keys] = found
+        return found
+
+    def encode(self, record: dict) -> tuple[_Layout, bytes]:
+        """One COPY line; raises ConversionError naming the column."""
+        layout = self.layout(tuple(record))
+        values = list(record.values())
+        parts = []
+        for position, column, convert in layout.picks:
+            try:
+                text = convert(values[position])
+            except ConversionError as exc:
+                raise ConversionError(f"column {column}: {exc}") from None
+            parts.append("\\N" if text is None else copy_escape(text))
+        return layout, ("\t".join(parts) + "\n").encode()
+
+
+def encoded_batches(
+    table_file: TableFile, table: Table, batch_size: int, skip: int = 0
+) -> Iterator[EncodedBatch | SourceEnd]:
+    """Stream a table file as COPY-ready batches, then one SourceEnd."""
+    reader = RecordReader(table_file, skip=skip)
+    encoder = RecordEncoder(table)
+    batch: EncodedBatch | None = None
+    reported: set[str] = set()
+
+    def finish(current: EncodedBatch) -> EncodedBatch:
+        current.records_read = reader.records_read
+        current.bytes_read = reader.progress_bytes
+        new = sorted(encoder.ignored_keys - reported)
+        reported.update(new)
+        current.new_ignored_keys = new
+        return current
+
+    try:
+        for index, record in reader:
+            if batch is None:
+                batch = EncodedBatch((), [], [])
+            if not isinstance(record, dict):
+                cause = record.cause if isinstance(record, BadRecord) else (
+                    f"record is a JSON {type(record).__name__}, not an object"
+                )
+                raw = record.raw if isinstance(record, BadRecord) else record
+                batch.rejects.append(Rejected(index, raw, cause))
+                continue
+            try:
+                layout, line = encoder.encode(record)
+            except ConversionError as exc:
+                batch.rejects.append(Rejected(index, record, str(exc)))
+                continue
+            if layout.ignored:
+                encoder.ignored_keys.update(layout.ignored)
+            if not layout.columns:
+                batch.rejects.append(
+                    Rejected(index, record, f"no key matches a column of table {table.name}")
+                )
+                continue
+            if batch.lines and layout.columns != batch.columns:
+                yield finish(batch)
+                batch = EncodedBatch((), [], [])
+            if not batch.lines:
+                batch.columns = layout.columns
+            batch.indexes.append(index)
+            batch.lines.append(line)
+            if len(batch.lines) + len(batch.rejects) >= batch_size:
+                yield finish(batch)
+                batch = None
+    except BackupFormatError as exc:
+        if batch is not None:
+            yield finish(batch)
+        yield SourceEnd(reader.records_read, reader.progress_bytes, FaultInfo.of(exc))
+        return
+    if batch is not None and (batch.lines or batch.rejects):
+        yield finish(batch)
+    yield SourceEnd(reader.records_read, table_file.size)

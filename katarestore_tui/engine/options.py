@@ -1,0 +1,54 @@
+"""What the operator asked for: one dataclass shared by the CLI, the TUI and history."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from katarestore_tui.redact import redact_dsn
+
+DEFAULT_BATCH_SIZE = 10_000
+MIN_BATCH_SIZE = 1
+MAX_BATCH_SIZE = 1_000_000
+ON_CONFLICT_MODES = ("skip", "update", "error")
+
+
+@dataclass
+class RestoreOptions:
+    backup: str  # the backup folder
+    dsn: str  # the target; never written anywhere unredacted
+    schema: str = "public"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    jobs: int = 1
+    on_conflict: str = "skip"
+    clean: bool = False
+    tables: list[str] = field(default_factory=list)  # only these (empty: all)
+    exclude: list[str] = field(default_factory=list)
+    single_transaction: bool = False
+    dry_run: bool = False
+    resume: str | None = None  # run id to continue
+    parser_process: bool = True  # parse JSON in a separate process so both cores work
+    fk_mode: str = "auto"  # auto | replica | immediate
+
+    def validate(self) -> list[str]:
+        """Problems a person must fix before anything runs."""
+        problems = []
+        if not MIN_BATCH_SIZE <= self.batch_size <= MAX_BATCH_SIZE:
+            problems.append(
+                f"--batch-size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE:,} "
+                f"(got {self.batch_size})"
+            )
+        if not 1 <= self.jobs <= 32:
+            problems.append(f"--jobs must be between 1 and 32 (got {self.jobs})")
+        if self.on_conflict not in ON_CONFLICT_MODES:
+            problems.append(f"--on-conflict must be one of {', '.join(ON_CONFLICT_MODES)}")
+        if self.single_transaction and self.jobs > 1:
+            problems.append("--single-transaction loads on one connection: use --jobs 1")
+        if self.fk_mode not in ("auto", "replica", "immediate"):
+            problems.append("fk mode must be auto, replica or immediate")
+        return problems
+
+    def redacted(self) -> dict:
+        """The options as they may be written to disk or shown: password masked."""
+        data = asdict(self)
+        data["dsn"] = redact_dsn(self.dsn)
+        return data

@@ -1,0 +1,168 @@
+"""The restore plan: which file fills which table, in what order, and what to warn about.
+
+`--dry-run` prints this and writes nothing; the loader follows it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from katarestore_tui.backup.catalog import Backup, TableFile
+from katarestore_tui.backup.reader import BackupFormatError, RecordReader
+from katarestore_tui.db.schema import Schema, Table
+from katarestore_tui.engine.naming import match_name
+
+
+@dataclass
+class TablePlan:
+    table: str
+    file: TableFile
+    key_map: dict[str, str]  # JSON key -> column, from the first record
+    ignored_keys: list[str] = field(default_factory=list)  # keys with no column
+    unfilled_columns: list[str] = field(default_factory=list)  # NOT NULL, no default, no key
+    parents: list[str] = field(default_factory=list)
+
+    @property
+    def renamed(self) -> dict[str, str]:
+        return {k: c for k, c in self.key_map.items() if k != c}
+
+
+@dataclass
+class Plan:
+    backup: Backup
+    schema: Schema
+    tables: list[TablePlan]  # load order, parents first
+    files_without_table: list[TableFile] = field(default_factory=list)
+    tables_without_file: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    cycles: list[list[str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def table(self, name: str) -> TablePlan | None:
+        return next((t for t in self.tables if t.table == name), None)
+
+    def to_dict(self) -> dict:
+        return {
+            "backup": str(self.backup.path),
+            "schema": self.schema.name,
+            "order": [t.table for t in self.tables],
+            "tables": {
+                t.table: {
+                    "file": t.file.path.name,
+                    "bytes": t.file.size,
+                    "renamed_keys": t.renamed,
+                    "ignored_keys": t.ignored_keys,
+                    "unfilled_columns": t.unfilled_columns,
+                    "parents": t.parents,
+                }
+                for t in self.tables
+            },
+            "files_without_table": [f.path.name for f in self.files_without_table],
+            "tables_without_file": self.tables_without_file,
+            "excluded": self.excluded,
+            "cycles": self.cycles,
+            "warnings": self.warnings,
+        }
+
+
+def map_keys(keys: list[str], table: Table) -> tuple[dict[str, str], list[str]]:
+    """JSON keys -> writable columns (exact, case-insensitive, snake_case); the rest ignored."""
+    writable = {c.name: c for c in table.writable_columns}
+    mapping: dict[str, str] = {}
+    ignored: list[str] = []
+    for key in keys:
+        column = match_name(key, writable)
+        if column is None or column in mapping.values():
+            ignored.append(key)
+        else:
+            mapping[key] = column
+    return mapping, ignored
+
+
+def first_record_keys(table_file: TableFile) -> list[str] | None:
+    """Keys of the file's first record (None when the file has no readable object)."""
+    try:
+        for _index, record in RecordReader(table_file):
+            return list(record) if isinstance(record, dict) else None
+    except BackupFormatError:
+        return None
+    return None
+
+
+def build_plan(
+    backup: Backup,
+    schema: Schema,
+    only: list[str] | None = None,
+    exclude: list[str] | None = None,
+) -> Plan:
+    """Match files to tables and order them; `only`/`exclude` name tables or files."""
+    only_set = {n.lower() for n in only or []}
+    exclude_set = {n.lower() for n in exclude or []}
+    matched: dict[str, TableFile] = {}
+    files_without_table: list[TableFile] = []
+    excluded: list[str] = []
+    warnings: list[str] = list(backup.skipped)
+    for table_file in backup.files:
+        table = match_name(table_file.name, schema.tables)
+        if table is None:
+            files_without_table.append(table_file)
+            warnings.append(
+                f"{table_file.path.name}: no table {table_file.name!r} in schema "
+                f"{schema.name!r}; file skipped"
+            )
+            continue
+        names = {table.lower(), table_file.name.lower()}
+        if (only_set and not names & only_set) or names & exclude_set:
+            excluded.append(table)
+            continue
+        if table in matched:
+            warnings.append(
+                f"{table_file.path.name}: table {table!r} already filled from "
+                f"{matched[table].path.name}; file skipped"
+            )
+            continue
+        matched[table] = table_file
+    unknown = only_set - {t.lower() for t in matched} - {f.name.lower() for f in backup.files}
+    for name in sorted(unknown):
+        warnings.append(f"--tables names {name!r}, which is neither a table file nor a table")
+
+    order, cycles = schema.load_order(list(matched))
+    for cycle in cycles:
+        warnings.append(
+            "foreign keys form a cycle between " + ", ".join(cycle)
+            + ": rows are checked after every table is loaded"
+        )
+    plans: list[TablePlan] = []
+    for name in order:
+        table = schema.tables[name]
+        keys = first_record_keys(matched[name])
+        key_map, ignored = map_keys(keys or [], table)
+        filled = set(key_map.values())
+        unfilled = [
+            c.name
+            for c in table.writable_columns
+            if c.not_null and not c.has_default and c.name not in filled
+        ]
+        if keys is not None and not key_map:
+            warnings.append(f"{name}: no key of the first record matches a column")
+        if ignored:
+            warnings.append(f"{name}: keys with no column, ignored: {', '.join(ignored)}")
+        if keys is not None and unfilled:
+            warnings.append(
+                f"{name}: NOT NULL columns with no default and no key in the file: "
+                f"{', '.join(unfilled)} (those records will fail)"
+            )
+        parents = sorted(table.parents() & set(matched))
+        plans.append(TablePlan(name, matched[name], key_map, ignored, unfilled, parents))
+    in_backup = set(matched) | set(excluded)
+    without_file = sorted(t for t in schema.tables if t not in in_backup and not t.startswith("_katarestore"))
+    return Plan(
+        backup=backup,
+        schema=schema,
+        tables=plans,
+        files_without_table=files_without_table,
+        tables_without_file=without_file,
+        excluded=sorted(excluded),
+        cycles=cycles,
+        warnings=warnings,
+    )

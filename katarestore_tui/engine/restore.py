@@ -1,0 +1,303 @@
+"""One restore run from start to summary: the only entry point the UI and CLI call.
+
+Order of work, as pg_restore does it: data first (with per-row FK triggers off when the
+role may), then one set-based check per foreign key that moves orphan rows to
+quarantine, then sequences. Every record read ends as loaded, duplicate or failed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+
+from katarestore_tui.backup.catalog import BackupError, resolve_backup
+from katarestore_tui.backup.reader import backend_warning
+from katarestore_tui.db import maintenance
+from katarestore_tui.db.schema import Schema, read_schema
+from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine.connect import FatalError, Session, connect
+from katarestore_tui.engine.events import (
+    DONE,
+    PARTIAL,
+    SKIPPED,
+    EventSink,
+    Phase,
+    RunFinished,
+    RunStarted,
+    TableStats,
+    Warning,
+    ignore_events,
+)
+from katarestore_tui.engine.fkcheck import quarantine_orphans
+from katarestore_tui.engine.loader import Cancelled
+from katarestore_tui.engine.options import RestoreOptions
+from katarestore_tui.engine.plan import Plan, build_plan
+from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
+from katarestore_tui.engine.scheduler import TableJob, run_tables
+from katarestore_tui.history.runs import new_run_id, read_run, write_run
+from katarestore_tui.locations import run_dir
+from katarestore_tui.redact import redact_dsn, redact_text
+
+EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
+
+
+class ConfigError(Exception):
+    """A usage or configuration problem (exit 2); the message says what to change."""
+
+
+@dataclass
+class RestoreResult:
+    run_id: str | None
+    status: str  # completed | partial | cancelled | failed | dry-run
+    exit_code: int
+    seconds: float
+    backup: str
+    plan: Plan | None = None
+    tables: dict[str, TableStats] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    fk_mode: str = ""
+
+    @property
+    def quarantine(self) -> str | None:
+        return str(quarantine_dir(self.run_id)) if self.run_id else None
+
+    def summary(self) -> dict:
+        """The `--json` summary DESIGN.md fixes."""
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "backup": self.backup,
+            "seconds": round(self.seconds, 3),
+            "tables": {
+                name: {k: s.to_dict()[k] for k in ("records", "loaded", "duplicates", "failed",
+                                                      "seconds", "state", "error")}
+                for name, s in self.tables.items()
+            },
+            "totals": totals(self.tables),
+            "quarantine": self.quarantine if any(s.failed for s in self.tables.values()) else None,
+            "fk_mode": self.fk_mode,
+            "error": self.error,
+        }
+
+
+def totals(tables: dict[str, TableStats]) -> dict[str, int]:
+    keys = ("records", "loaded", "duplicates", "failed")
+    return {k: sum(getattr(s, k) for s in tables.values()) for k in keys}
+
+
+def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connection, Plan]:
+    """Validate, find the backup, connect, read the schema and plan. Raises Config/FatalError."""
+    problems = options.validate()
+    if problems:
+        raise ConfigError("; ".join(problems))
+    try:
+        backup = resolve_backup(options.backup or None, backup_root)
+    except BackupError as exc:
+        raise ConfigError(str(exc)) from None
+    options.backup = str(backup.path)
+    conn = connect(options.dsn)
+    schema = read_schema(conn, options.schema)
+    if not schema.tables:
+        conn.close()
+        raise FatalError(
+            f"schema {options.schema!r} of {redact_dsn(options.dsn)} has no tables: run the "
+            "app's migrations first (katarestore fills existing tables, it does not create them)"
+        )
+    plan = build_plan(backup, schema, options.tables, options.exclude)
+    if not plan.tables:
+        conn.close()
+        raise FatalError(
+            f"no file of {backup.path} matches a table of schema {options.schema!r}"
+            + (f" ({'; '.join(plan.warnings[:3])})" if plan.warnings else "")
+        )
+    return conn, plan
+
+
+def run_restore(
+    options: RestoreOptions,
+    backup_root: Path,
+    sink: EventSink = ignore_events,
+    cancel: threading.Event | None = None,
+) -> RestoreResult:
+    """Plan and (unless dry-run) load; never raises for the operator's mistakes."""
+    cancel = cancel or threading.Event()
+    began = time.monotonic()
+    try:
+        conn, plan = prepare(options, backup_root)
+    except ConfigError as exc:
+        return RestoreResult(None, "failed", EXIT_USAGE, 0.0, options.backup, error=str(exc))
+    except FatalError as exc:
+        return RestoreResult(None, "failed", EXIT_FATAL, 0.0, options.backup, error=str(exc))
+    warnings = list(plan.warnings)
+    if options.dry_run:
+        conn.close()
+        return RestoreResult(None, "dry-run", EXIT_OK, time.monotonic() - began,
+                             options.backup, plan, warnings=warnings)
+    with conn:
+        return _Run(options, conn, plan, sink, cancel, began, warnings).execute()
+
+
+class _Run:
+    def __init__(self, options, conn, plan: Plan, sink, cancel, began, warnings):
+        self.options: RestoreOptions = options
+        self.conn: psycopg.Connection = conn
+        self.plan = plan
+        self.schema: Schema = plan.schema
+        self.sink: EventSink = sink
+        self.cancel: threading.Event = cancel
+        self.began = began
+        self.warnings: list[str] = warnings
+        self.run_id = options.resume or new_run_id()
+        self.stats: dict[str, TableStats] = {
+            t.table: TableStats(t.table, t.file.path.name, t.file.size) for t in plan.tables
+        }
+        self.fk_mode = "immediate"
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+    def warn(self, message: str, table: str | None = None) -> None:
+        self.warnings.append(message)
+        self.sink(Warning(message, table))
+
+    def execute(self) -> RestoreResult:
+        status, code, error = "failed", EXIT_FATAL, None
+        quarantine = QuarantineWriter(self.run_id)
+        try:
+            self._start()
+            if self.options.single_transaction:  # batches become savepoints of one transaction
+                with self.conn.transaction():
+                    self._load_all(quarantine)
+                    self._after_load(quarantine)
+            else:
+                self._load_all(quarantine)
+                self._after_load(quarantine)
+            failed_any = any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
+            status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
+            checkpoint.forget_run(self.conn, self.options.schema, self.run_id)
+        except Cancelled:
+            status, code = "cancelled", EXIT_FATAL
+            error = f"cancelled; continue with: katarestore restore --resume {self.run_id}"
+        except FatalError as exc:
+            error = str(exc)
+        except psycopg.Error as exc:
+            error = redact_text(f"database error: {str(exc).strip()}")
+        finally:
+            quarantine.close()
+        if error and status == "failed":
+            error += f" (the run is resumable: katarestore restore --resume {self.run_id})"
+        return self._finish(status, code, error)
+
+    def _start(self) -> None:
+        if warning := backend_warning():
+            self.warn(warning)
+        if self.options.resume:
+            self._restore_checkpoints()
+        self.fk_mode = self._choose_fk_mode()
+        if self.options.clean and not self.options.resume:
+            self._clean()
+        checkpoint.ensure_table(self.conn, self.options.schema)
+        self._write_log("running")
+        self.sink(RunStarted(self.run_id, self.options.backup, redact_dsn(self.options.dsn),
+                             tuple(self.stats), sum(s.bytes_total for s in self.stats.values()),
+                             self.fk_mode))
+
+    def _restore_checkpoints(self) -> None:
+        try:
+            previous = read_run(self.run_id)
+        except Exception as exc:
+            raise FatalError(str(exc)) from None
+        if previous.get("backup") != self.options.backup:
+            raise FatalError(
+                f"run {self.run_id} restored {previous.get('backup')}, not {self.options.backup}"
+            )
+        self.started_at = previous.get("started_at", self.started_at)
+        self.resumed = checkpoint.load(self.conn, self.options.schema, self.run_id)
+
+    def _choose_fk_mode(self) -> str:
+        if self.options.fk_mode == "immediate":
+            return "immediate"
+        reason = maintenance.try_replica_role(self.conn)
+        if reason is None:
+            return "replica"
+        self.warn(
+            "foreign keys are checked row by row (slower): this role may not set "
+            f"session_replication_role ({reason}). Grant it, or run as the table owner's superuser."
+        )
+        return "immediate"
+
+    def _clean(self) -> None:
+        names = [t.table for t in self.plan.tables]
+        outsiders = maintenance.referencing_outsiders(self.schema, names)
+        if outsiders:
+            detail = "; ".join(f"{t} is referenced by {', '.join(r)}" for t, r in outsiders.items())
+            raise FatalError(f"--clean refused: tables outside the backup reference its tables "
+                             f"({detail}). Add them with --tables or empty them yourself.")
+        maintenance.truncate(self.conn, self.options.schema, names)
+        self.sink(Phase("clean", f"emptied {len(names)} tables"))
+
+    def _load_all(self, quarantine: QuarantineWriter) -> None:
+        resumed = getattr(self, "resumed", {})
+        settings = ["SET session_replication_role = replica"] if self.fk_mode == "replica" else []
+        session = Session(self.options.dsn, self.cancel, settings)
+        jobs = []
+        for table_plan in self.plan.tables:
+            start = resumed.get(table_plan.table)
+            if start is not None and start.finished:
+                stats = self.stats[table_plan.table]
+                stats.records, stats.loaded = start.records_done, start.loaded
+                stats.duplicates, stats.failed = start.duplicates, start.failed
+                stats.state = DONE if not start.failed else PARTIAL
+                continue
+            if start is not None:  # drop quarantine lines written after the last commit
+                quarantine.forget(table_plan.table, lambda e, n=start.records_done:
+                                  e.get("index") is None or e["index"] < n)
+            jobs.append(TableJob(table_plan, start))
+        results = run_tables(
+            jobs, self.options, self.schema, self.run_id, session, self.conn,
+            quarantine, self.sink, self.cancel, immediate=self.fk_mode == "immediate",
+        )
+        self.stats.update(results)
+
+    def _after_load(self, quarantine: QuarantineWriter) -> None:
+        loaded_tables = [t.table for t in self.plan.tables]
+        if self.fk_mode == "replica":
+            self.sink(Phase("foreign keys", "checking every foreign key set-based"))
+            moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine)
+            if moved:
+                self.warn(f"{moved:,} rows referenced missing parents and were quarantined")
+        self.sink(Phase("sequences", "moving sequences past the loaded values"))
+        for line in maintenance.reset_sequences(self.conn, self.schema, loaded_tables):
+            self.sink(Phase("sequences", line))
+
+    def _write_log(self, status: str, error: str | None = None, code: int | None = None) -> None:
+        write_run(self.run_id, {
+            "run_id": self.run_id,
+            "kind": "restore",
+            "status": status,
+            "exit_code": code,
+            "backup": self.options.backup,
+            "target": redact_dsn(self.options.dsn),
+            "options": self.options.redacted(),
+            "started_at": self.started_at,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z") if status != "running" else None,
+            "seconds": round(time.monotonic() - self.began, 3),
+            "fk_mode": self.fk_mode,
+            "tables": {name: s.to_dict() for name, s in self.stats.items()},
+            "totals": totals(self.stats),
+            "warnings": self.warnings,
+            "error": error,
+            "quarantine": str(quarantine_dir(self.run_id)),
+        })
+
+    def _finish(self, status: str, code: int, error: str | None) -> RestoreResult:
+        seconds = time.monotonic() - self.began
+        self._write_log(status, error, code)
+        result = RestoreResult(self.run_id, status, code, seconds, self.options.backup, self.plan,
+                               dict(self.stats), self.warnings, error, self.fk_mode)
+        self.sink(RunFinished(self.run_id, status, code, seconds, dict(self.stats),
+                              str(run_dir(self.run_id)), str(quarantine_dir(self.run_id)), error))
+        return result

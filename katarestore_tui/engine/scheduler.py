@@ -1,0 +1,94 @@
+"""Run table loads one after another, or N at a time with parents before children."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+import psycopg
+
+from katarestore_tui.db.schema import Schema
+from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine.connect import Session
+from katarestore_tui.engine.events import EventSink, TableStats, Warning
+from katarestore_tui.engine.loader import TableLoader
+from katarestore_tui.engine.options import RestoreOptions
+from katarestore_tui.engine.plan import TablePlan
+from katarestore_tui.engine.quarantine import QuarantineWriter
+from katarestore_tui.engine.source import inline_batches, process_batches
+
+PARSER_PROCESS_MIN_BYTES = 4 * 1024 * 1024  # below this, starting a process costs more
+
+
+@dataclass
+class TableJob:
+    plan: TablePlan
+    start: checkpoint.Checkpoint | None = None
+
+
+def run_tables(
+    jobs: list[TableJob],
+    options: RestoreOptions,
+    schema: Schema,
+    run_id: str,
+    session: Session,
+    main_conn: psycopg.Connection,
+    quarantine: QuarantineWriter,
+    sink: EventSink,
+    cancel: threading.Event,
+    immediate: bool,
+) -> dict[str, TableStats]:
+    def load(job: TableJob, conn: psycopg.Connection | None) -> TableStats:
+        own = conn is None
+        conn = conn or session.open()
+        try:
+            table = schema.tables[job.plan.table]
+            skip = job.start.records_done if job.start else 0
+            use_process = (
+                options.parser_process and job.plan.file.size >= PARSER_PROCESS_MIN_BYTES
+            )
+            batches = (
+                process_batches(job.plan.file, table, options.batch_size, skip, cancel)
+                if use_process
+                else inline_batches(job.plan.file, table, options.batch_size, skip)
+            )
+            loader = TableLoader(
+                conn, schema.name, table, job.plan.file, run_id, options.on_conflict,
+                quarantine, sink, cancel, job.start,
+                per_batch_commit=not options.single_transaction,
+                reconnect=lambda: session.reopen(lambda m: sink(Warning(m, table.name))),
+                immediate_constraints=immediate,
+            )
+            return loader.run(batches)
+        finally:
+            if own:
+                conn.close()
+
+    results: dict[str, TableStats] = {}
+    if options.jobs <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            results[job.plan.table] = load(job, main_conn)
+        return results
+
+    order = [job.plan.table for job in jobs]
+    pending = list(jobs)
+    finished: set[str] = set()
+    running: dict[Future, str] = {}
+    with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="katarestore") as pool:
+        while pending or running:
+            for job in list(pending):
+                earlier = set(order[: order.index(job.plan.table)])
+                if set(job.plan.parents) & earlier <= finished and len(running) < options.jobs:
+                    pending.remove(job)
+                    running[pool.submit(load, job, None)] = job.plan.table
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = running.pop(future)
+                try:
+                    results[name] = future.result()  # re-raises Cancelled / FatalError
+                except BaseException:
+                    cancel.set()  # the other tables stop at their next batch boundary
+                    raise
+                finished.add(name)
+    return results

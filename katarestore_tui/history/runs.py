@@ -1,0 +1,62 @@
+"""Run logs on disk: `runs/<run_id>/run.json`, written atomically, owner-only."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+
+from katarestore_tui.locations import make_private_dir, run_dir, runs_dir
+
+RESUMABLE_STATUSES = ("running", "cancelled", "failed")
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique enough for one operator: `20261125-193012-3fa9`."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+def write_run(run_id: str, data: dict) -> Path:
+    folder = make_private_dir(run_dir(run_id))
+    path = folder / "run.json"
+    tmp = folder / "run.json.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, default=str)
+    os.replace(tmp, path)
+    return path
+
+
+class RunNotFound(Exception):
+    pass
+
+
+def read_run(run_id: str) -> dict:
+    path = run_dir(run_id) / "run.json"
+    if not path.exists():
+        raise RunNotFound(f"no run {run_id!r} under {runs_dir()} (see `katarestore history`)")
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def list_runs(limit: int | None = None) -> list[dict]:
+    """Run logs, newest first; unreadable ones are skipped."""
+    folder = runs_dir()
+    if not folder.exists():
+        return []
+    runs = []
+    for path in sorted(folder.glob("*/run.json"), reverse=True):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                runs.append(json.load(handle))
+        except (OSError, ValueError):
+            continue
+        if limit and len(runs) >= limit:
+            break
+    return runs
+
+
+def is_resumable(run: dict) -> bool:
+    return run.get("status") in RESUMABLE_STATUSES and not run.get("options", {}).get("dry_run")
