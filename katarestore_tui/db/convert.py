@@ -23,7 +23,7 @@ import binascii
 import dataclasses
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring as _json_str  # the C version when available
@@ -331,27 +331,26 @@ def _boolean(column: Column) -> Converter:
 
 # ------------------------------------------------------------------------- date / time
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1)  # naive UTC: its isoformat() is twice as fast as an aware one
 _MS_THRESHOLD = 100_000_000_000  # 1e11: below it seconds (until year 5138), above it ms
 _MAX_EPOCH_MS = 253_402_300_800_000  # 10000-01-01, past what datetime can write
 
 
 def _epoch_datetime(v: int | Decimal, millis: bool | None = None) -> datetime:
-    """UTC datetime of an epoch number, exactly (integer microseconds, no float)."""
+    """Naive UTC datetime of an epoch number, exactly (integer microseconds, no float)."""
     if millis is None:
         millis = abs(v) >= _MS_THRESHOLD
     if abs(v) > _MAX_EPOCH_MS:
         raise OverflowError
     scale = 1000 if millis else 1_000_000
     if type(v) is int:
-        micros = v * scale
-    else:
-        micros = int((v * scale).to_integral_value(rounding=ROUND_HALF_EVEN))
+        return _EPOCH + timedelta(microseconds=v * scale)
+    micros = int((v * scale).to_integral_value(rounding=ROUND_HALF_EVEN))  # half-even, as PG
     return _EPOCH + timedelta(microseconds=micros)
 
 
 def _format_timestamp(dt: datetime) -> str:
-    return dt.isoformat()  # '2024-11-03T10:15:30.123000+00:00'
+    return dt.isoformat() + "+00:00"  # '2024-11-03T10:15:30.123000+00:00'
 
 
 def _format_date(dt: datetime) -> str:
@@ -363,7 +362,7 @@ def _format_time(dt: datetime) -> str:
 
 
 def _format_timetz(dt: datetime) -> str:
-    return dt.timetz().isoformat()
+    return dt.time().isoformat() + "+00:00"
 
 
 _DATE_FORMATS: dict[str, Callable[[datetime], str]] = {
@@ -397,6 +396,12 @@ def _datetime(column: Column) -> Converter:
             return v
         if v is None:
             return None
+        if type(v) is int and -_MAX_EPOCH_MS <= v <= _MAX_EPOCH_MS:
+            scale = 1000 if (v >= _MS_THRESHOLD or v <= -_MS_THRESHOLD) else 1_000_000
+            try:
+                return fmt(_EPOCH + timedelta(microseconds=v * scale))
+            except OverflowError:
+                raise _error("an epoch within years 1-9999", column, v) from None
         if isinstance(v, dict) and "$date" in v:
             # MongoDB extended JSON: {"$date": "2024-..."}, {"$date": 1700000000000},
             # {"$date": {"$numberLong": "1700000000000"}}; numbers there are always ms
@@ -534,31 +539,32 @@ def _other(column: Column) -> Converter:
 
 # ---------------------------------------------------------------------------- arrays
 
-def _quote_element(text: str) -> str:
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if '"' in text:
-        text = text.replace('"', '\\"')
-    return '"' + text + '"'
-
-
 def _array(column: Column, element: Converter) -> Converter:
     """A JSON list -> '{"a","b",NULL}', nested lists -> nested braces (multi-dimensional).
 
-    For json/jsonb elements a nested list is one JSON value, not another dimension.
+    Every element is double-quoted, with backslash and double quote escaped: valid for
+    any element type. For json/jsonb elements a nested list is one JSON value, not
+    another dimension.
     """
-    json_elements = column.base_type in ("json", "jsonb")
+    nested = column.base_type not in ("json", "jsonb")
 
     def literal(items: list[object]) -> str:
         parts: list[str] = []
+        append = parts.append
         for item in items:
             if item is None:
-                parts.append("NULL")
-            elif isinstance(item, list) and not json_elements:
-                parts.append(literal(item))
-            else:
-                text = element(item)
-                parts.append("NULL" if text is None else _quote_element(text))
+                append("NULL")
+                continue
+            if nested and isinstance(item, list):
+                append(literal(item))
+                continue
+            text = element(item)
+            if text is None:
+                append("NULL")
+                continue
+            if "\\" in text or '"' in text:
+                text = text.replace("\\", "\\\\").replace('"', '\\"')
+            append('"' + text + '"')
         return "{" + ",".join(parts) + "}"
 
     def convert(v: object) -> str | None:

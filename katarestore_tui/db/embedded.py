@@ -351,16 +351,16 @@ def _initdb(pgdata: Path, bin_dir: Path, account: _Account | None) -> None:
 def _start(
     pgdata: Path, bin_dir: Path, account: _Account | None, stale: _Postmaster | None
 ) -> _Postmaster:
-    if stale is not None and not stale.alive:
-        # a server killed without shutdown (or a reboot) left its pid behind; if the pid
-        # now belongs to another process PostgreSQL would refuse to start
-        (pgdata / "postmaster.pid").unlink(missing_ok=True)
-    elif stale is not None:
+    if stale is not None and stale.alive:
         raise EmbeddedServerError(
             f"the embedded PostgreSQL (pid {stale.pid}) is {stale.status!r}, not ready: "
             f"wait and retry; its log is {pgdata / LOG_NAME}"
         )
     socket_dir = _socket_dir(pgdata, account)
+    # a server killed without shutdown (or a reboot) leaves its pid in these files; if that
+    # pid is now a zombie or another program, PostgreSQL would refuse to start
+    _remove_stale_lock(pgdata / "postmaster.pid")
+    _remove_stale_lock(socket_dir / f".s.PGSQL.{PORT}.lock")
     opts = f"-h '' -p {PORT} -k {shlex.quote(str(socket_dir))}"
     log.info("starting the embedded PostgreSQL in %s", pgdata)
     _run(
@@ -406,6 +406,17 @@ def _postmaster(pgdata: Path) -> _Postmaster | None:
     socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else None
     status = lines[7].strip() if len(lines) > 7 else "starting"
     return _Postmaster(pid, port, socket_dir, status, _is_postgres(pid))
+
+
+def _remove_stale_lock(path: Path) -> None:
+    """Delete a PostgreSQL lock file whose pid is not a live postgres process."""
+    try:
+        pid = int(path.read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    if not _is_postgres(pid):
+        log.info("removing %s left by pid %d, which is gone", path, pid)
+        path.unlink(missing_ok=True)
 
 
 def _is_postgres(pid: int) -> bool:

@@ -1,16 +1,21 @@
 """After a load with FK triggers off: one anti-join per foreign key, orphans to quarantine.
 
 Tables are checked parents first, so removing an orphan parent row is seen by its
-children's check; tables in a cycle are checked again until nothing moves.
+children's check; tables in a cycle are checked again until nothing moves. The
+quarantine gets the original record and its index (found by key in one more pass
+over that table's file), not a reconstruction, whenever the table has a key.
 """
 
 from __future__ import annotations
 
 import psycopg
 
-from katarestore_tui.db.maintenance import delete_orphans, orphan_detail
+from katarestore_tui.backup.reader import BackupFormatError, RecordReader
+from katarestore_tui.db.convert import ConversionError, converter_for
+from katarestore_tui.db.maintenance import Orphan, delete_orphans, orphan_detail
+from katarestore_tui.db.schema import Table
 from katarestore_tui.engine.events import DONE, PARTIAL, TableStats
-from katarestore_tui.engine.plan import Plan
+from katarestore_tui.engine.plan import Plan, TablePlan
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter
 
 
@@ -25,22 +30,73 @@ def quarantine_orphans(
         moved = 0
         for table_plan in plan.tables:
             table = plan.schema.tables[table_plan.table]
-            columns_to_keys = {c: k for k, c in table_plan.key_map.items()}
-            for fk in table.foreign_keys:
-                with conn.transaction():
-                    for orphan in delete_orphans(conn, plan.schema.name, fk):
-                        message, detail = orphan_detail(orphan)
-                        record = {columns_to_keys.get(c, c): v for c, v in orphan.row.items()}
-                        quarantine.add(
-                            table.name, table_plan.file.path.name, None, record,
-                            Failure("23503", message, detail, phase="fk-check"),
-                        )
-                        table_stats = stats[table.name]
-                        table_stats.loaded -= 1
-                        table_stats.failed += 1
-                        if table_stats.state == DONE:
-                            table_stats.state = PARTIAL
-                        moved += 1
+            orphans: list[Orphan] = []
+            with conn.transaction():
+                for fk in table.foreign_keys:
+                    orphans.extend(delete_orphans(conn, plan.schema.name, fk))
+                if orphans:
+                    _quarantine(table_plan, table, orphans, quarantine)
+            if orphans:
+                table_stats = stats[table.name]
+                table_stats.loaded -= len(orphans)
+                table_stats.failed += len(orphans)
+                if table_stats.state == DONE:
+                    table_stats.state = PARTIAL
+                moved += len(orphans)
         total += moved
         if not moved or not plan.cycles:
             return total
+
+
+def _quarantine(table_plan: TablePlan, table: Table, orphans: list[Orphan],
+                quarantine: QuarantineWriter) -> None:
+    originals = find_originals(table_plan, table, orphans)
+    columns_to_keys = {c: k for k, c in table_plan.key_map.items()}
+    for orphan in orphans:
+        message, detail = orphan_detail(orphan)
+        index, record = originals.get(id(orphan), (None, None))
+        if record is None:  # no key to find it by: the row as stored, under the file's keys
+            record = {columns_to_keys.get(c, c): v for c, v in orphan.row.items()}
+        quarantine.add(table.name, table_plan.file.path.name, index, record,
+                       Failure("23503", message, detail, phase="fk-check"))
+
+
+def _normal(text: str | None) -> str | None:
+    return text.lower() if text is not None else None
+
+
+def find_originals(
+    table_plan: TablePlan, table: Table, orphans: list[Orphan]
+) -> dict[int, tuple[int, dict]]:
+    """Map each orphan (by id) to (record index, original record), matching on the key."""
+    key = table.conflict_key
+    if not key:
+        return {}
+    wanted: dict[tuple, Orphan] = {}
+    for orphan in orphans:
+        value = tuple(_normal(None if orphan.row.get(c) is None else str(orphan.row[c])) for c in key)
+        wanted.setdefault(value, orphan)
+    column_keys = {c: k for k, c in table_plan.key_map.items()}
+    if any(c not in column_keys for c in key):
+        return {}
+    converters = [converter_for(table.columns[c]) for c in key]
+    found: dict[int, tuple[int, dict]] = {}
+    try:
+        for index, record in RecordReader(table_plan.file):
+            if not isinstance(record, dict):
+                continue
+            try:
+                value = tuple(
+                    _normal(convert(record.get(column_keys[c])))
+                    for c, convert in zip(key, converters, strict=True)
+                )
+            except ConversionError:
+                continue
+            orphan = wanted.pop(value, None)
+            if orphan is not None:
+                found[id(orphan)] = (index, record)
+                if not wanted:
+                    break
+    except BackupFormatError:
+        pass
+    return found

@@ -501,3 +501,23 @@ def test_nul_never_reaches_the_server(db: psycopg.Connection) -> None:
     with pytest.raises(ConversionError) as info:
         conv(json.loads('"before\\u0000after"'))
     assert str(info.value) == NUL
+
+
+def test_values_as_ijson_parses_them() -> None:
+    """The loader's input: ijson's C backend gives int, Decimal, str, bool, None, dict, list."""
+    import io
+
+    import ijson
+
+    backup = (
+        b'[{"id": 12345678901234567890, "price": 0.1, "qty": 1e3, "at": 1700000000123,'
+        b' "note": "x\\u0000y", "meta": {"n": 2.50, "big": 12345678901234567890}}]'
+    )
+    (record,) = list(ijson.items(io.BytesIO(backup), "item"))
+    assert convert(NUMERIC, record["id"]) == "12345678901234567890"
+    assert convert(NUMERIC, record["price"]) == "0.1"
+    assert convert(INT4, record["qty"]) == "1000"
+    assert convert(TSTZ, record["at"]) == "2023-11-14T22:13:20.123000+00:00"
+    assert convert(JSONB, record["meta"]) == '{"n":2.50,"big":12345678901234567890}'
+    with pytest.raises(ConversionError, match="NUL"):
+        convert(TEXT, record["note"])
