@@ -41,8 +41,7 @@ class ConversionError(ValueError):
 
 NUL_MESSAGE = "text contains a NUL character (\\u0000), which PostgreSQL cannot store"
 SURROGATE_MESSAGE = (
-    "text contains an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape), "
-    "which is not valid UTF-8"
+    "text contains an unpaired UTF-16 surrogate (a lone \\ud800-\\udfff escape), which is not valid UTF-8"
 )
 
 _SHOW_LIMIT = 80
@@ -76,9 +75,7 @@ def _kind(value: object) -> str:
 
 
 def _error(expected: str, column: Column, value: object) -> ConversionError:
-    return ConversionError(
-        f"expected {expected} for {column.type_name}, got {_kind(value)} {_show(value)}"
-    )
+    return ConversionError(f"expected {expected} for {column.type_name}, got {_kind(value)} {_show(value)}")
 
 
 def _unencodable(value: str) -> bool:
@@ -104,6 +101,7 @@ def _check(value: str) -> str:
 
 # --------------------------------------------------------------------------- JSON text
 
+
 def _exact_float(value: object) -> float:
     """A Decimal as the float whose repr is the very same text ('0.1'), else TypeError.
 
@@ -119,16 +117,17 @@ def _exact_float(value: object) -> float:
 
 
 if c_make_encoder is not None:  # CPython: call the C encoder directly, skip its set-up
-    _c_encode = c_make_encoder(
-        None, _exact_float, _json_str, None, ":", ",", False, False, False
-    )
+    _c_encode = c_make_encoder(None, _exact_float, _json_str, None, ":", ",", False, False, False)
 
     def _fast_dumps(value: object) -> str:
         return "".join(_c_encode(value, 0))
 
 else:  # pragma: no cover - Python without the _json accelerator
     _fast_dumps = json.JSONEncoder(
-        ensure_ascii=False, separators=(",", ":"), check_circular=False, allow_nan=False,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        check_circular=False,
+        allow_nan=False,
         default=_exact_float,
     ).encode
 
@@ -197,6 +196,7 @@ def json_text(value: object) -> str:
 
 
 # ----------------------------------------------------------------------- scalar types
+
 
 def _text(column: Column) -> Converter:
     """text, varchar, char, citext, name ...: strings as is, anything else as text."""
@@ -425,6 +425,7 @@ def _datetime(column: Column) -> Converter:
 
 # --------------------------------------------------------------------------- json(b)
 
+
 def _json(column: Column) -> Converter:
     """json, jsonb: every value becomes JSON text; a JSON string stays a JSON string."""
 
@@ -487,6 +488,7 @@ def _bytea(column: Column) -> Converter:
 
 # ------------------------------------------------------------------------------ enum
 
+
 def _enum(column: Column) -> Converter:
     labels = frozenset(column.enum_labels)
     shown = ", ".join(repr(label) for label in column.enum_labels[:5])
@@ -511,6 +513,7 @@ def _enum(column: Column) -> Converter:
 
 
 # ----------------------------------------------------------------------------- other
+
 
 def _other(column: Column) -> Converter:
     """uuid, inet, interval, geometric, ...: strings as is, numbers as text."""
@@ -538,6 +541,7 @@ def _other(column: Column) -> Converter:
 
 
 # ---------------------------------------------------------------------------- arrays
+
 
 def _array(column: Column, element: Converter) -> Converter:
     """A JSON list -> '{"a","b",NULL}', nested lists -> nested braces (multi-dimensional).

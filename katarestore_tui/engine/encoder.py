@@ -69,9 +69,9 @@ def copy_escape(value: str) -> str:
 
 
 class _Layout:
-    """How to pick and convert values for one key order."""
+    """How to pick and convert values for one key order, compiled to one small function."""
 
-    __slots__ = ("columns", "ignored", "picks")
+    __slots__ = ("columns", "convert", "ignored", "picks", "tabs")
 
     def __init__(
         self, columns: tuple[str, ...], picks: list[tuple[int, str, Callable]], ignored: list[str]
@@ -79,6 +79,26 @@ class _Layout:
         self.columns = columns
         self.picks = picks  # (position in record.values(), column, converter), in column order
         self.ignored = ignored
+        self.tabs = len(picks) - 1
+        self.convert = _compile(picks)
+
+
+def _compile(picks: list[tuple[int, str, Callable]]) -> Callable[[list], tuple]:
+    """`values -> (text or None, ...)` as one generated function: no loop, no per-value dispatch.
+
+    This is the innermost loop of a restore; a generated straight-line function is about
+    twice as fast as iterating over the converters.
+    """
+    names = {f"c{i}": convert for i, (_, _, convert) in enumerate(picks)}
+    body = ", ".join(f"c{i}(v[{position}])" for i, (position, _, _) in enumerate(picks))
+    source = f"def convert(v):\n    return ({body},)\n"
+    namespace: dict = dict(names)
+    exec(source, namespace)  # noqa: S102 - the source is built from integers only
+    return namespace["convert"]
+
+
+def _escape_all(texts) -> str:
+    return "\t".join("\\N" if t is None else copy_escape(t) for t in texts)
 
 
 class RecordEncoder:
@@ -115,14 +135,31 @@ class RecordEncoder:
         """One COPY line; raises ConversionError naming the column."""
         layout = self.layout(tuple(record))
         values = list(record.values())
-        parts = []
+        try:
+            texts = layout.convert(values)
+        except ConversionError:
+            raise self._which(layout, values) from None
+        if None in texts:
+            present = "\t".join([t for t in texts if t is not None])
+            tabs = len(texts) - texts.count(None) - 1
+            line = "\t".join(["\\N" if t is None else t for t in texts])
+        else:
+            present = line = "\t".join(texts)
+            tabs = layout.tabs
+        # one scan of the whole line instead of one per value; escape only when needed
+        if "\\" in present or "\n" in present or "\r" in present or present.count("\t") != tabs:
+            line = _escape_all(texts)
+        return layout, (line + "\n").encode()
+
+    @staticmethod
+    def _which(layout: _Layout, values: list) -> ConversionError:
+        """Name the column whose value failed (the fast path does not know)."""
         for position, column, convert in layout.picks:
             try:
-                text = convert(values[position])
+                convert(values[position])
             except ConversionError as exc:
-                raise ConversionError(f"column {column}: {exc}") from None
-            parts.append("\\N" if text is None else copy_escape(text))
-        return layout, ("\t".join(parts) + "\n").encode()
+                return ConversionError(f"column {column}: {exc}")
+        return ConversionError("a value could not be converted")
 
 
 def encoded_batches(

@@ -44,6 +44,14 @@ from katarestore_tui.redact import redact_dsn, redact_text
 
 EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
 
+SESSION_SETTINGS = (
+    # ISO strings without an offset mean UTC, as Prisma writes them, whatever the server's zone
+    "SET TimeZone = 'UTC'",
+    # a server crash may lose the last batches, but each batch commits together with its
+    # checkpoint row, so --resume still knows exactly what is in: no fsync wait per batch
+    "SET synchronous_commit = off",
+)
+
 
 class ConfigError(Exception):
     """A usage or configuration problem (exit 2); the message says what to change."""
@@ -196,6 +204,8 @@ class _Run:
             self.warn(warning)
         if self.options.resume:
             self._restore_checkpoints()
+        for statement in SESSION_SETTINGS:
+            self.conn.execute(statement)
         self.fk_mode = self._choose_fk_mode()
         if self.options.clean and not self.options.resume:
             self._clean()
@@ -241,7 +251,9 @@ class _Run:
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
         resumed = getattr(self, "resumed", {})
-        settings = ["SET session_replication_role = replica"] if self.fk_mode == "replica" else []
+        settings = list(SESSION_SETTINGS)
+        if self.fk_mode == "replica":
+            settings.append("SET session_replication_role = replica")
         session = Session(self.options.dsn, self.cancel, settings)
         jobs = []
         for table_plan in self.plan.tables:

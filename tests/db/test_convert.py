@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import ijson
 import psycopg
 import pytest
 from psycopg import errors
@@ -59,13 +61,27 @@ def convert(column: Column, value: object) -> str | None:
 
 
 def test_none_is_null_for_every_type() -> None:
-    for column in (TEXT, INT4, NUMERIC, FLOAT8, BOOL, TSTZ, DATE, JSON, JSONB, BYTEA, UUID,
-                   MOOD, TEXT_ARRAY, INTERVAL):
+    for column in (
+        TEXT,
+        INT4,
+        NUMERIC,
+        FLOAT8,
+        BOOL,
+        TSTZ,
+        DATE,
+        JSON,
+        JSONB,
+        BYTEA,
+        UUID,
+        MOOD,
+        TEXT_ARRAY,
+        INTERVAL,
+    ):
         assert convert(column, None) is None, column.base_type
 
 
 def test_text() -> None:
-    value = "tab\there \"q\" back\\slash\nnew line é 😀"
+    value = 'tab\there "q" back\\slash\nnew line é 😀'
     assert convert(TEXT, value) is value  # passed through, not copied
     assert convert(TEXT, 42) == "42"
     assert convert(TEXT, 2**70) == str(2**70)
@@ -148,8 +164,13 @@ def test_bool() -> None:
 
 
 def test_timestamps_pass_iso_strings() -> None:
-    for text in ("2024-11-03T10:15:30.123Z", "2024-11-03T10:15:30Z", "2024-11-03T10:15:30",
-                 "2024-11-03 10:15:30", "2024-11-03T10:15:30.123+02:00"):
+    for text in (
+        "2024-11-03T10:15:30.123Z",
+        "2024-11-03T10:15:30Z",
+        "2024-11-03T10:15:30",
+        "2024-11-03 10:15:30",
+        "2024-11-03T10:15:30.123+02:00",
+    ):
         assert convert(TSTZ, text) is text
         assert convert(TS, text) is text
 
@@ -229,10 +250,9 @@ def test_json_text_nested_too_deep() -> None:
 
 
 def test_arrays() -> None:
-    assert convert(TEXT_ARRAY, ["a", "b c", "with,comma", 'q"uote', "back\\slash", None,
-                                "NULL", "", "{x}"]) == (
-        '{"a","b c","with,comma","q\\"uote","back\\\\slash",NULL,"NULL","","{x}"}'
-    )
+    assert convert(
+        TEXT_ARRAY, ["a", "b c", "with,comma", 'q"uote', "back\\slash", None, "NULL", "", "{x}"]
+    ) == ('{"a","b c","with,comma","q\\"uote","back\\\\slash",NULL,"NULL","","{x}"}')
     assert convert(TEXT_ARRAY, [["a", "b"], ["c", None]]) == '{{"a","b"},{"c",NULL}}'
     assert convert(TEXT_ARRAY, []) == "{}"
     literal = '{a,"b c"}'
@@ -265,8 +285,14 @@ def test_bytea() -> None:
         convert(BYTEA, "not base64!")
     message = str(info.value)
     assert "\\x-hex" in message and "base64" in message and "Buffer" in message
-    for bad in ({"type": "Buffer", "data": [256]}, {"type": "Buffer", "data": ["a"]},
-                {"data": [1]}, [1, -1], True, 5):
+    for bad in (
+        {"type": "Buffer", "data": [256]},
+        {"type": "Buffer", "data": ["a"]},
+        {"data": [1]},
+        [1, -1],
+        True,
+        5,
+    ):
         with pytest.raises(ConversionError, match="bytea"):
             convert(BYTEA, bad)
 
@@ -329,70 +355,136 @@ CREATE DOMAIN price2 AS price;
 ROUND_TRIPS: dict[str, tuple[str, list[tuple[str, str | None]]]] = {
     "int2": ("int2", [("7", "7"), ('"-3"', "-3"), ("null", None)]),
     "int4": ("int4", [("2147483647", "2147483647"), ("1e3", "1000"), ("5.0", "5")]),
-    "int8": ("int8", [("9223372036854775807", "9223372036854775807"),
-                      ("-9223372036854775808", "-9223372036854775808")]),
-    "numeric": ("numeric", [('"12.50"', "12.50"), ("12.50", "12.50"), ("1e-7", "0.0000001"),
-                            ("123456789012345678901234567890.123456789",
-                             "123456789012345678901234567890.123456789")]),
+    "int8": (
+        "int8",
+        [("9223372036854775807", "9223372036854775807"), ("-9223372036854775808", "-9223372036854775808")],
+    ),
+    "numeric": (
+        "numeric",
+        [
+            ('"12.50"', "12.50"),
+            ("12.50", "12.50"),
+            ("1e-7", "0.0000001"),
+            ("123456789012345678901234567890.123456789", "123456789012345678901234567890.123456789"),
+        ],
+    ),
     "domain_numeric": ("price", [('"12.5"', "12.50"), ("3", "3.00")]),
     "domain_of_domain": ("price2", [('"0.1"', "0.10"), ("1e2", "100.00")]),
     "float8": ("float8", [("0.1", "0.1"), ("1e308", "1e+308"), ('"-Infinity"', "-Infinity")]),
     "float4": ("float4", [("1.5", "1.5")]),
     "bool": ("bool", [("true", "true"), ("false", "false"), ('"yes"', "true"), ("0", "false")]),
-    "timestamptz": ("timestamptz", [
-        ('"2024-11-03T10:15:30.123Z"', "2024-11-03 10:15:30.123+00"),
-        ('"2024-11-03T10:15:30Z"', "2024-11-03 10:15:30+00"),
-        ('"2024-11-03 10:15:30"', "2024-11-03 10:15:30+00"),
-        ('"2024-11-03T12:15:30+02:00"', "2024-11-03 10:15:30+00"),
-        ("1700000000123", "2023-11-14 22:13:20.123+00"),
-        ("1700000000", "2023-11-14 22:13:20+00"),
-        ("1700000000.123456", "2023-11-14 22:13:20.123456+00"),
-        ('{"$date": "2024-11-03T10:15:30.123Z"}', "2024-11-03 10:15:30.123+00"),
-        ('{"$date": {"$numberLong": "1700000000123"}}', "2023-11-14 22:13:20.123+00"),
-    ]),
-    "timestamp": ("timestamp", [('"2024-11-03T10:15:30.123Z"', "2024-11-03 10:15:30.123"),
-                                ("1700000000123", "2023-11-14 22:13:20.123")]),
-    "date": ("date", [('"2024-11-03"', "2024-11-03"), ("1700000000123", "2023-11-14"),
-                      ('"2024-11-03T00:00:00.000Z"', "2024-11-03")]),
+    "timestamptz": (
+        "timestamptz",
+        [
+            ('"2024-11-03T10:15:30.123Z"', "2024-11-03 10:15:30.123+00"),
+            ('"2024-11-03T10:15:30Z"', "2024-11-03 10:15:30+00"),
+            ('"2024-11-03 10:15:30"', "2024-11-03 10:15:30+00"),
+            ('"2024-11-03T12:15:30+02:00"', "2024-11-03 10:15:30+00"),
+            ("1700000000123", "2023-11-14 22:13:20.123+00"),
+            ("1700000000", "2023-11-14 22:13:20+00"),
+            ("1700000000.123456", "2023-11-14 22:13:20.123456+00"),
+            ('{"$date": "2024-11-03T10:15:30.123Z"}', "2024-11-03 10:15:30.123+00"),
+            ('{"$date": {"$numberLong": "1700000000123"}}', "2023-11-14 22:13:20.123+00"),
+        ],
+    ),
+    "timestamp": (
+        "timestamp",
+        [
+            ('"2024-11-03T10:15:30.123Z"', "2024-11-03 10:15:30.123"),
+            ("1700000000123", "2023-11-14 22:13:20.123"),
+        ],
+    ),
+    "date": (
+        "date",
+        [
+            ('"2024-11-03"', "2024-11-03"),
+            ("1700000000123", "2023-11-14"),
+            ('"2024-11-03T00:00:00.000Z"', "2024-11-03"),
+        ],
+    ),
     "time": ("time", [('"10:15:30"', "10:15:30"), ("1700000000123", "22:13:20.123")]),
-    "timetz": ("timetz", [('"10:15:30+02"', "10:15:30+02"),
-                          ("1700000000123", "22:13:20.123+00")]),
-    "text": ("text", [('"tab\\there \\"q\\" back\\\\slash\\nnew line é 😀"',
-                       'tab\there "q" back\\slash\nnew line é 😀'),
-                      ("42", "42"), ("12.50", "12.50"), ("true", "true"),
-                      ('{"a": [1, 0.1]}', '{"a":[1,0.1]}'), ('""', "")]),
+    "timetz": ("timetz", [('"10:15:30+02"', "10:15:30+02"), ("1700000000123", "22:13:20.123+00")]),
+    "text": (
+        "text",
+        [
+            (
+                '"tab\\there \\"q\\" back\\\\slash\\nnew line é 😀"',
+                'tab\there "q" back\\slash\nnew line é 😀',
+            ),
+            ("42", "42"),
+            ("12.50", "12.50"),
+            ("true", "true"),
+            ('{"a": [1, 0.1]}', '{"a":[1,0.1]}'),
+            ('""', ""),
+        ],
+    ),
     "varchar": ("varchar(10)", [('"short"', "short")]),
     "domain_varchar": ("code", [('"abc"', "abc")]),
     "char": ("char(3)", [('"ab"', "ab")]),  # ::text drops the padding
-    "uuid": ("uuid", [('"0F8FAD5B-D9CB-469F-A165-70867728950E"',
-                       "0f8fad5b-d9cb-469f-a165-70867728950e")]),
-    "json": ("json", [('{"a": 0.1, "big": 12345678901234567890, "s": "x\\u00e9"}',
-                       '{"a":0.1,"big":12345678901234567890,"s":"xé"}'),
-                      ('"a string"', '"a string"'), ("[1, 2.50]", "[1,2.50]")]),
-    "jsonb": ("jsonb", [('{"a": 0.1, "big": 12345678901234567890, "z": [true, null, 1e2]}',
-                         '{"a": 0.1, "z": [true, null, 100], "big": 12345678901234567890}'),
-                        ('"s"', '"s"'), ("12.50", "12.50")]),
-    "bytea": ("bytea", [('{"type": "Buffer", "data": [0, 1, 127, 128, 255]}', "\\x00017f80ff"),
-                        ('"3q2+7w=="', "\\xdeadbeef"), ('"\\\\xcafe"', "\\xcafe"),
-                        ("[1, 2]", "\\x0102")]),
+    "uuid": ("uuid", [('"0F8FAD5B-D9CB-469F-A165-70867728950E"', "0f8fad5b-d9cb-469f-a165-70867728950e")]),
+    "json": (
+        "json",
+        [
+            (
+                '{"a": 0.1, "big": 12345678901234567890, "s": "x\\u00e9"}',
+                '{"a":0.1,"big":12345678901234567890,"s":"xé"}',
+            ),
+            ('"a string"', '"a string"'),
+            ("[1, 2.50]", "[1,2.50]"),
+        ],
+    ),
+    "jsonb": (
+        "jsonb",
+        [
+            (
+                '{"a": 0.1, "big": 12345678901234567890, "z": [true, null, 1e2]}',
+                '{"a": 0.1, "z": [true, null, 100], "big": 12345678901234567890}',
+            ),
+            ('"s"', '"s"'),
+            ("12.50", "12.50"),
+        ],
+    ),
+    "bytea": (
+        "bytea",
+        [
+            ('{"type": "Buffer", "data": [0, 1, 127, 128, 255]}', "\\x00017f80ff"),
+            ('"3q2+7w=="', "\\xdeadbeef"),
+            ('"\\\\xcafe"', "\\xcafe"),
+            ("[1, 2]", "\\x0102"),
+        ],
+    ),
     "enum": ("mood", [('"happy"', "happy"), ('"sad"', "sad")]),
-    "text[]": ("text[]", [('["a", "b c", "q\\"uote", "back\\\\slash", null, "NULL", ""]',
-                           '{a,"b c","q\\"uote","back\\\\slash",NULL,"NULL",""}'),
-                          ('"{x,y}"', "{x,y}"), ("[]", "{}")]),
+    "text[]": (
+        "text[]",
+        [
+            (
+                '["a", "b c", "q\\"uote", "back\\\\slash", null, "NULL", ""]',
+                '{a,"b c","q\\"uote","back\\\\slash",NULL,"NULL",""}',
+            ),
+            ('"{x,y}"', "{x,y}"),
+            ("[]", "{}"),
+        ],
+    ),
     "text[][]": ("text[][]", [('[["a", "b"], ["c", null]]', "{{a,b},{c,NULL}}")]),
-    "int8[]": ("int8[]", [("[9223372036854775807, null, 1e3]",
-                           "{9223372036854775807,NULL,1000}")]),
+    "int8[]": ("int8[]", [("[9223372036854775807, null, 1e3]", "{9223372036854775807,NULL,1000}")]),
     "numeric[]": ("price[]", [('["12.5", 3]', "{12.50,3.00}")]),
     "enum[]": ("mood[]", [('["sad", "ok"]', "{sad,ok}")]),
-    "timestamptz[]": ("timestamptz[]", [
-        ('["2024-01-01T00:00:00Z", 1700000000123]',
-         '{"2024-01-01 00:00:00+00","2023-11-14 22:13:20.123+00"}'),
-    ]),
-    "jsonb[]": ("jsonb[]", [
-        ('[{"a": 0.1}, [1, 2], "s"]', '{"{\\"a\\": 0.1}","[1, 2]","\\"s\\""}'),
-    ]),
-    "bytea[]": ("bytea[]", [('[{"type": "Buffer", "data": [1, 2]}, "AQI="]',
-                             '{"\\\\x0102","\\\\x0102"}')]),
+    "timestamptz[]": (
+        "timestamptz[]",
+        [
+            (
+                '["2024-01-01T00:00:00Z", 1700000000123]',
+                '{"2024-01-01 00:00:00+00","2023-11-14 22:13:20.123+00"}',
+            ),
+        ],
+    ),
+    "jsonb[]": (
+        "jsonb[]",
+        [
+            ('[{"a": 0.1}, [1, 2], "s"]', '{"{\\"a\\": 0.1}","[1, 2]","\\"s\\""}'),
+        ],
+    ),
+    "bytea[]": ("bytea[]", [('[{"type": "Buffer", "data": [1, 2]}, "AQI="]', '{"\\\\x0102","\\\\x0102"}')]),
     "bool[]": ("bool[]", [("[true, false, null]", "{t,f,NULL}")]),
     "interval": ("interval", [('"1 day 02:00:00"', "1 day 02:00:00")]),
     "inet": ("inet", [('"10.0.0.1"', "10.0.0.1/32")]),
@@ -413,8 +505,7 @@ def test_round_trip(db: psycopg.Connection, case: str) -> None:
     db.execute("SET TimeZone = 'UTC'")
     column = read_schema(db).tables["t"].columns["c"]
     conv = converter_for(column)
-    rows = [(i, conv(json.loads(text, parse_float=Decimal))) for i, (text, _) in
-            enumerate(values)]
+    rows = [(i, conv(json.loads(text, parse_float=Decimal))) for i, (text, _) in enumerate(values)]
     _copy(db, "t", rows)
     got = db.execute("SELECT c::text FROM t ORDER BY i").fetchall()
     assert [r[0] for r in got] == [expected for _, expected in values]
@@ -449,8 +540,7 @@ def test_round_trip_python_values(db: psycopg.Connection) -> None:
     assert got[5] == [["a", 'b"c'], ["d\\e", None]]
     assert got[6] == {"price": 0.1, "big": 12345678901234567890}  # psycopg's json.loads
     meta_text = db.execute("SELECT meta::text, meta->>'price', meta->>'big' FROM t").fetchone()
-    assert meta_text == ('{"big": 12345678901234567890, "price": 0.1}', "0.1",
-                         "12345678901234567890")
+    assert meta_text == ('{"big": 12345678901234567890, "price": 0.1}', "0.1", "12345678901234567890")
     assert got[7] == "{happy,sad}"  # psycopg does not know the mood[] type: text
     assert got[8] == "line1\nline2\ttab"
 
@@ -490,8 +580,7 @@ def test_server_rejects_what_passes_through(db: psycopg.Connection) -> None:
     with pytest.raises(errors.InvalidTextRepresentation):
         _copy(db, "t", [tuple(f(v) for f, v in zip(convs, ["ok", "1,5", None], strict=True))])
     with pytest.raises(errors.InvalidDatetimeFormat):
-        _copy(db, "t", [tuple(f(v) for f, v in zip(convs, [None, None, "yesterday-ish"],
-                                                         strict=True))])
+        _copy(db, "t", [tuple(f(v) for f, v in zip(convs, [None, None, "yesterday-ish"], strict=True))])
     assert db.execute("SELECT count(*) FROM t").fetchone() == (0,)
 
 
@@ -505,10 +594,6 @@ def test_nul_never_reaches_the_server(db: psycopg.Connection) -> None:
 
 def test_values_as_ijson_parses_them() -> None:
     """The loader's input: ijson's C backend gives int, Decimal, str, bool, None, dict, list."""
-    import io
-
-    import ijson
-
     backup = (
         b'[{"id": 12345678901234567890, "price": 0.1, "qty": 1e3, "at": 1700000000123,'
         b' "note": "x\\u0000y", "meta": {"n": 2.50, "big": 12345678901234567890}}]'
