@@ -19,7 +19,7 @@ CREATE TABLE books (id serial PRIMARY KEY, author_id int REFERENCES authors(id),
 CREATE TABLE notes (body text);
 """
 
-AUTHORS = [{"id": i, "name": f"author{i}", "born": "1970-01-0%d" % (i % 9 + 1)} for i in range(1, 6)]
+AUTHORS = [{"id": i, "name": f"author{i}", "born": f"1970-01-0{i % 9 + 1}"} for i in range(1, 6)]
 BOOKS = [{"id": i, "authorId": (i % 5) + 1, "title": f"book {i}", "price": "12.50"}
          for i in range(1, 21)]
 
