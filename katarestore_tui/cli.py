@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from katarestore_tui import __version__
@@ -151,8 +152,12 @@ def backup_root(args: argparse.Namespace) -> Path:
     return args.backup_root or default_backup_root()
 
 
-def install_cancel_handlers(cancel: threading.Event, say) -> None:
-    """Ctrl-C / SIGTERM / SIGHUP: stop at the next batch boundary; a second Ctrl-C: at once."""
+def install_cancel_handlers(cancel: threading.Event, say) -> Callable[[], None]:
+    """Ctrl-C / SIGTERM / SIGHUP: stop at the next batch boundary; a second Ctrl-C: at once.
+
+    A lost SSH terminal (SIGHUP) is a cancel like any other: the run stays resumable.
+    Returns a function that puts the previous handlers back.
+    """
 
     def first(signum, _frame):
         if cancel.is_set():
@@ -161,8 +166,15 @@ def install_cancel_handlers(cancel: threading.Event, say) -> None:
         name = signal.Signals(signum).name
         say(f"{name}: stopping at the next batch boundary (Ctrl-C again to stop at once)")
 
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, first)
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {sig: signal.signal(sig, first) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    return restore
 
 
 def print_json(data: object) -> None:

@@ -28,10 +28,14 @@ PROGRESS_EVERY = 5.0  # seconds between progress lines for one table (logs stay 
 class TextReporter:
     """An event sink that prints readable lines; safe to call from loader threads."""
 
-    def __init__(self, out: TextIO = sys.stderr) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out
         self._lock = threading.Lock()
         self._last: dict[str, float] = {}
+
+    @property
+    def out(self) -> TextIO:
+        return self._out or sys.stderr  # looked up late: tests and redirections swap it
 
     def say(self, line: str) -> None:
         with self._lock:

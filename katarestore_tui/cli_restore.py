@@ -92,8 +92,11 @@ def restore_command(args: argparse.Namespace) -> int:
             reporter.say("not confirmed: nothing was changed")
             return EXIT_USAGE
     cancel = threading.Event()
-    install_cancel_handlers(cancel, reporter.say)
-    result = run_restore(options, root, reporter, cancel)
+    restore_handlers = install_cancel_handlers(cancel, reporter.say)
+    try:
+        result = run_restore(options, root, reporter, cancel)
+    finally:
+        restore_handlers()
     if result.status == "dry-run" and result.plan is not None:
         if args.json:
             print_json(result.plan.to_dict())
