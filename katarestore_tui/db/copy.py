@@ -76,9 +76,14 @@ class StagedInsert:
 
     def _insert_sql(self, columns: Sequence[str]) -> sql.Composed:
         cols = sql.SQL(", ").join(map(sql.Identifier, columns))
-        base = sql.SQL("INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage}").format(
+        # COPY writes GENERATED ALWAYS identity values as given; INSERT must be told to
+        overriding = any(
+            self.table.columns[c].identity == "a" for c in columns if c in self.table.columns
+        )
+        base = sql.SQL("INSERT INTO {target} ({cols}) {overriding}SELECT {cols} FROM {stage}").format(
             target=sql.Identifier(self.schema, self.table.name),
             cols=cols,
+            overriding=sql.SQL("OVERRIDING SYSTEM VALUE " if overriding else ""),
             stage=sql.Identifier(self.stage),
         )
         key = self.table.conflict_key

@@ -225,3 +225,15 @@ def test_self_reference_and_cycle_still_load(db, db_dsn, tmp_path: Path):
     immediate = run_restore(options(db_dsn, backup, fk_mode="immediate", clean=True), tmp_path)
     assert immediate.tables["node"].failed >= 1  # child before parent fails row by row
     assert_balanced(immediate)
+
+
+def test_identity_always_column_and_existing_rows(db, db_dsn, tmp_path: Path):
+    db.execute("CREATE TABLE tag (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, label text)")
+    db.execute("INSERT INTO tag (label) VALUES ('existing')")  # id 1
+    rows = [{"id": 1, "label": "dup"}, {"id": 2, "label": "new"}, {"id": 3, "label": "newer"}]
+    backup = write_backup(tmp_path, {"tag.json": rows})
+    result = run_restore(options(db_dsn, backup), tmp_path)
+    tag = result.tables["tag"]
+    assert (tag.loaded, tag.duplicates, tag.failed) == (2, 1, 0), result.error
+    # the identity sequence moved past the loaded ids: the app's next insert gets 4
+    assert db.execute("INSERT INTO tag (label) VALUES ('app') RETURNING id").fetchone()[0] == 4
