@@ -93,20 +93,25 @@ def embedded_dsn(database: str = "postgres") -> str:
         )
     bin_dir = _bin_dir()
     pgdata = _data_dir()
-    _make_data_dir(pgdata)
-    account = _service_account(pgdata)
-    if account is not None:
-        _grant_access(pgdata, bin_dir, account)
-    with _locked(pgdata):
-        if not (pgdata / "PG_VERSION").exists():
-            _initdb(pgdata, bin_dir, account)
-        else:
-            _check_version(pgdata, bin_dir)
-        info = _postmaster(pgdata)
-        if info is None or not info.alive or info.status != "ready":
-            info = _start(pgdata, bin_dir, account, info)
-        admin = _uri(info, "postgres")
-        _ensure_database(admin, database, pgdata)
+    try:
+        _make_data_dir(pgdata)
+        account = _service_account(pgdata)
+        if account is not None:
+            _grant_access(pgdata, bin_dir, account)
+        with _locked(pgdata):
+            if not (pgdata / "PG_VERSION").exists():
+                _initdb(pgdata, bin_dir, account)
+            else:
+                _check_version(pgdata, bin_dir)
+            info = _postmaster(pgdata)
+            if info is None or not info.alive or info.status != "ready":
+                info = _start(pgdata, bin_dir, account, info)
+            _ensure_database(_uri(info, "postgres"), database, pgdata)
+    except OSError as exc:
+        raise EmbeddedServerError(
+            f"cannot prepare the embedded database in {pgdata} ({exc}): set "
+            "KATARESTORE_EMBEDDED_DIR to a folder you can write, or pass --dsn"
+        ) from exc
     return _uri(info, database)
 
 
@@ -460,6 +465,10 @@ def _ensure_database(admin_dsn: str, database: str, pgdata: Path) -> None:
         raise EmbeddedServerError(
             f"the embedded PostgreSQL in {pgdata} is running but refuses connections ({exc}); "
             f"see {pgdata / LOG_NAME}, or stop it and retry" + _log_tail(pgdata)
+        ) from exc
+    except psycopg.Error as exc:
+        raise EmbeddedServerError(
+            f"could not create the database {database!r} in the embedded PostgreSQL: {exc}"
         ) from exc
 
 

@@ -173,7 +173,22 @@ JOIN pg_class c ON c.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
 WHERE n.nspname = %s AND con.contype IN ('p', 'u', 'f')
-ORDER BY c.relname, con.contype, con.conname
+UNION ALL
+-- unique indexes that are not constraints (what `prisma migrate` creates for @unique);
+-- only plain column indexes: a partial or expression index cannot be an ON CONFLICT key
+SELECT c.relname, ic.relname, 'u',
+       array(SELECT a.attname FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, o)
+             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+             ORDER BY k.o),
+       NULL, NULL, false
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND i.indisunique AND NOT i.indisprimary AND i.indpred IS NULL
+  AND i.indexprs IS NULL
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint con WHERE con.conindid = i.indexrelid)
+ORDER BY 1, 3, 2
 """
 
 _SEQUENCES_SQL = """
@@ -217,7 +232,7 @@ def read_schema(conn: psycopg.Connection, schema: str = "public") -> Schema:
                 max_length=max_length,
                 enum_labels=tuple(labels or ()),
             )
-        cur.execute(_KEYS_SQL, (schema,))
+        cur.execute(_KEYS_SQL, (schema, schema))
         uniques: dict[str, list[tuple[str, ...]]] = {}
         fks: dict[str, list[ForeignKey]] = {}
         for tname, conname, contype, cols, ref_table, ref_cols, deferrable in cur.fetchall():

@@ -212,3 +212,11 @@ def test_missing_binaries_are_explained(
     with pytest.raises(EmbeddedServerError, match="--dsn"):
         embedded_dsn()
     assert describe_embedded().startswith("embedded PostgreSQL unavailable")
+
+
+def test_unwritable_folder_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("KATARESTORE_EMBEDDED_DIR", str(blocker / "pg"))
+    with pytest.raises(EmbeddedServerError, match="KATARESTORE_EMBEDDED_DIR"):
+        embedded_dsn()

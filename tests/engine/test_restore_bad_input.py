@@ -237,3 +237,19 @@ def test_identity_always_column_and_existing_rows(db, db_dsn, tmp_path: Path):
     assert (tag.loaded, tag.duplicates, tag.failed) == (2, 1, 0), result.error
     # the identity sequence moved past the loaded ids: the app's next insert gets 4
     assert db.execute("INSERT INTO tag (label) VALUES ('app') RETURNING id").fetchone()[0] == 4
+
+
+def test_unique_index_without_constraint_counts_duplicates(db, db_dsn, tmp_path: Path):
+    """`prisma migrate` makes @unique a unique index, not a constraint: still a duplicate key."""
+    db.execute("CREATE TABLE member (email text NOT NULL, name text)")
+    db.execute("CREATE UNIQUE INDEX member_email_key ON member (email)")
+    db.execute("INSERT INTO member VALUES ('a@x.io', 'old')")
+    rows = [{"email": "a@x.io", "name": "new"}, {"email": "b@x.io", "name": "b"}]
+    backup = write_backup(tmp_path, {"member.json": rows})
+    result = run_restore(options(db_dsn, backup), tmp_path)
+    assert result.plan.schema.tables["member"].conflict_key == ("email",)
+    m = result.tables["member"]
+    assert (m.loaded, m.duplicates, m.failed) == (1, 1, 0)
+    updated = run_restore(options(db_dsn, backup, on_conflict="update"), tmp_path)
+    assert updated.tables["member"].duplicates == 2
+    assert db.execute("SELECT name FROM member WHERE email = 'a@x.io'").fetchone()[0] == "new"
