@@ -42,17 +42,15 @@ class StagedInsert:
         self.table = table
         self.on_conflict = on_conflict
         self.stage = f"_katarestore_stage_{abs(hash((schema, table.name))) % 10**8}"
-        self._created = False
 
     def _ensure(self, cur: psycopg.Cursor) -> None:
-        if not self._created:
-            cur.execute(
-                sql.SQL(
-                    "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS)"
-                ).format(sql.Identifier(self.stage), sql.Identifier(self.schema, self.table.name))
-            )
-            self._created = True
-        cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(self.stage)))
+        # every time: a rolled-back savepoint takes a temp table created inside it along
+        cur.execute(
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS);"
+                " TRUNCATE {stage}"
+            ).format(stage=sql.Identifier(self.stage), target=sql.Identifier(self.schema, self.table.name))
+        )
 
     def write(self, columns: Sequence[str], lines: Sequence[bytes]) -> tuple[int, int]:
         """Returns (inserted, duplicates) for these lines."""

@@ -253,3 +253,13 @@ def test_unique_index_without_constraint_counts_duplicates(db, db_dsn, tmp_path:
     updated = run_restore(options(db_dsn, backup, on_conflict="update"), tmp_path)
     assert updated.tables["member"].duplicates == 2
     assert db.execute("SELECT name FROM member WHERE email = 'a@x.io'").fetchone()[0] == "new"
+
+
+def test_duplicate_and_bad_record_in_the_same_batch(target, db, tmp_path: Path):
+    """The staged path's temp table survives a rolled-back attempt (it is made each time)."""
+    authors = [AUTHORS[0], {"id": 2, "name": "much too long name", "born": None}, AUTHORS[0],
+               *AUTHORS[2:]]
+    backup = write_backup(tmp_path, {"authors.json": authors})
+    result = run_restore(options(target, backup), tmp_path)
+    a = result.tables["authors"]
+    assert (a.records, a.loaded, a.duplicates, a.failed) == (6, 4, 1, 1), result.error
