@@ -41,6 +41,18 @@ def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> b
     return answer == dbname
 
 
+def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
+    """A resume continues the run as it was started: options left out come from its log."""
+    fk_checks = {"auto": "auto", "replica": "after", "immediate": "row"}
+    defaults = {"schema": "public", "tables": [], "exclude": [], "on_conflict": "skip",
+                "single_transaction": False, "jobs": 1}
+    for name, default in defaults.items():
+        if name in before and getattr(args, name) == default:
+            setattr(args, name, before[name])
+    if args.fk_checks == "auto" and before.get("fk_mode") in fk_checks:
+        args.fk_checks = fk_checks[before["fk_mode"]]
+
+
 def restore_command(args: argparse.Namespace) -> int:
     from katarestore_tui.engine.options import RestoreOptions
     from katarestore_tui.engine.restore import prepare, run_restore
@@ -55,6 +67,7 @@ def restore_command(args: argparse.Namespace) -> int:
             reporter.say(f"error: {exc}")
             return EXIT_USAGE
         backup = backup or previous.get("backup", "")
+        _inherit_run_options(args, previous.get("options") or {})
     dsn = _resolve_target(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL

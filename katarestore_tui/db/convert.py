@@ -28,11 +28,13 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring as _json_str  # the C version when available
 
+import orjson
+
 from katarestore_tui.db.schema import Column
 
 Converter = Callable[[object], str | None]
 
-__all__ = ["ConversionError", "Converter", "converter_for", "json_text"]
+__all__ = ["ConversionError", "Converter", "converter_for", "json_text", "passes_strings"]
 
 
 class ConversionError(ValueError):
@@ -181,8 +183,19 @@ def _dump_into(value: object, out: list[str], enc: Callable[[str], str]) -> None
         raise ConversionError(f"cannot write a {type(value).__name__} as JSON")
 
 
+def _decimal_fragment(value: object) -> orjson.Fragment:
+    """orjson writes a Decimal as its own digits ('12.50', '1E+3'), never through a float."""
+    if type(value) is Decimal and value.is_finite():
+        return orjson.Fragment(str(value))
+    raise TypeError
+
+
 def json_text(value: object) -> str:
     """`value` as compact JSON text, numbers exact. Raises ConversionError."""
+    try:  # orjson: ~6x faster than the json module; it refuses what the writers below explain
+        return orjson.dumps(value, default=_decimal_fragment).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        pass
     try:
         try:
             text = _fast_dumps(value)  # no Decimal inside: all in C
@@ -616,6 +629,18 @@ def _scalar_converter(column: Column) -> Converter:
     if category == "S":
         return _text(column)
     return _other(column)
+
+
+def passes_strings(column: Column) -> bool:
+    """Whether a `str` value converts to itself once it holds no NUL and no lone surrogate.
+
+    True for every scalar type whose converter only checks a string (numbers, dates,
+    text, uuid, bool ...), false for json/jsonb, bytea, enums and arrays. The encoder
+    then skips the call for strings and checks the finished line once instead.
+    """
+    if column.is_array or column.base_type in ("json", "jsonb", "bytea"):
+        return False
+    return not (column.category == "E" or column.enum_labels)
 
 
 def converter_for(column: Column) -> Converter:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import psycopg
-from psycopg import sql
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the parser process imports these dataclasses; it need not load psycopg
+    import psycopg
 
 
 @dataclass(frozen=True)
@@ -262,7 +264,3 @@ def read_schema(conn: psycopg.Connection, schema: str = "public") -> Schema:
             if tname in tables:
                 tables[tname].has_user_triggers = True
     return Schema(schema, tables, conn.info.server_version)
-
-
-def qualified(schema: str, table: str) -> sql.Composed:
-    return sql.Identifier(schema, table)

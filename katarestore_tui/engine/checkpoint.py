@@ -49,6 +49,16 @@ def save(conn: psycopg.Connection, schema: str, run_id: str, table: str, state: 
     )
 
 
+def lock_run(conn: psycopg.Connection, run_id: str) -> bool:
+    """Hold a session lock on the run id: a second process may not load the same run.
+
+    Released when the connection ends, so a killed run can be resumed at once.
+    """
+    row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                       (f"katarestore run {run_id}",)).fetchone()
+    return bool(row and row[0])
+
+
 def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkpoint]:
     name = sql.Identifier(schema, TABLE).as_string(conn)
     exists = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from katarestore_tui.backup.catalog import TableFile
 from katarestore_tui.backup.reader import BackupFormatError, BadRecord, RecordReader
-from katarestore_tui.db.convert import ConversionError, converter_for
+from katarestore_tui.db.convert import ConversionError, converter_for, passes_strings
 from katarestore_tui.db.schema import Table
 from katarestore_tui.engine.naming import match_name
 
@@ -58,13 +58,14 @@ class FaultInfo:
         return cls(exc.byte_offset, exc.record_index, exc.cause, str(exc))
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
 def copy_escape(value: str) -> str:
-    """COPY text format escaping; most values need none, so test before translating."""
+    """COPY text format escaping; most values need none, so test before replacing.
+
+    Chained replace() stays in C; str.translate with a dict is per character in Python.
+    """
     if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return value.translate(_ESCAPES)
+        return (value.replace("\\", "\\\\").replace("\t", "\\t")
+                .replace("\n", "\\n").replace("\r", "\\r"))
     return value
 
 
@@ -74,26 +75,37 @@ class _Layout:
     __slots__ = ("columns", "convert", "ignored", "picks", "tabs")
 
     def __init__(
-        self, columns: tuple[str, ...], picks: list[tuple[int, str, Callable]], ignored: list[str]
+        self,
+        columns: tuple[str, ...],
+        picks: list[tuple[int, str, Callable]],
+        ignored: list[str],
+        string_columns: set[str],
     ):
         self.columns = columns
         self.picks = picks  # (position in record.values(), column, converter), in column order
         self.ignored = ignored
         self.tabs = len(picks) - 1
-        self.convert = _compile(picks)
+        self.convert = _compile(picks, string_columns)
 
 
-def _compile(picks: list[tuple[int, str, Callable]]) -> Callable[[list], tuple]:
+def _compile(picks: list[tuple[int, str, Callable]], string_columns: set[str]) -> Callable:
     """`values -> (text or None, ...)` as one generated function: no loop, no per-value dispatch.
 
-    This is the innermost loop of a restore; a generated straight-line function is about
-    twice as fast as iterating over the converters.
+    This is the innermost loop of a restore. A straight-line function is about twice as
+    fast as iterating over the converters, and a string bound for a column that takes
+    strings as they are (`passes_strings`) skips its converter: the caller checks the
+    whole line for NUL and unencodable characters once.
     """
     names = {f"c{i}": convert for i, (_, _, convert) in enumerate(picks)}
-    body = ", ".join(f"c{i}(v[{position}])" for i, (position, _, _) in enumerate(picks))
-    source = f"def convert(v):\n    return ({body},)\n"
+    terms = []
+    for i, (position, column, _) in enumerate(picks):
+        if column in string_columns:
+            terms.append(f"(x{i} if type(x{i} := v[{position}]) is str else c{i}(x{i}))")
+        else:
+            terms.append(f"c{i}(v[{position}])")
+    source = f"def convert(v):\n    return ({', '.join(terms)},)\n"
     namespace: dict = dict(names)
-    exec(source, namespace)  # noqa: S102 - the source is built from integers only
+    exec(source, namespace)  # the source holds only generated names and integers
     return namespace["convert"]
 
 
@@ -109,6 +121,7 @@ class RecordEncoder:
         self._writable = {c.name: c for c in table.writable_columns}
         self._order = {name: i for i, name in enumerate(self._writable)}
         self._converters = {name: converter_for(c) for name, c in self._writable.items()}
+        self._string_columns = {n for n, c in self._writable.items() if passes_strings(c)}
         self._layouts: dict[tuple[str, ...], _Layout] = {}
         self.ignored_keys: set[str] = set()
 
@@ -127,7 +140,7 @@ class RecordEncoder:
                     mapped.append((position, column))
             mapped.sort(key=lambda pc: self._order[pc[1]])
             picks = [(pos, col, self._converters[col]) for pos, col in mapped]
-            found = _Layout(tuple(col for _, col in mapped), picks, ignored)
+            found = _Layout(tuple(col for _, col in mapped), picks, ignored, self._string_columns)
             self._layouts[keys] = found
         return found
 
@@ -146,10 +159,15 @@ class RecordEncoder:
         else:
             present = line = "\t".join(texts)
             tabs = layout.tabs
+        if "\x00" in present:  # a NUL the skipped converters would have refused: find it
+            raise self._which(layout, values)
         # one scan of the whole line instead of one per value; escape only when needed
         if "\\" in present or "\n" in present or "\r" in present or present.count("\t") != tabs:
             line = _escape_all(texts)
-        return layout, (line + "\n").encode()
+        try:
+            return layout, (line + "\n").encode()
+        except UnicodeEncodeError:  # a lone surrogate: the converters name the column
+            raise self._which(layout, values) from None
 
     @staticmethod
     def _which(layout: _Layout, values: list) -> ConversionError:

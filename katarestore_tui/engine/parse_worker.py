@@ -9,6 +9,7 @@ stays bounded without any queue of our own.
 from __future__ import annotations
 
 import pickle
+import signal
 import struct
 import sys
 import traceback
@@ -26,6 +27,11 @@ def write_frame(out, item: object) -> None:
 
 
 def main() -> int:
+    # A terminal's Ctrl-C or hang-up goes to the whole process group: the loader decides
+    # when to stop (at a batch boundary) and ends this process itself; a kill -9 of the
+    # loader closes the pipe and this process exits on the next write.
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     table_file, table, batch_size, skip = pickle.load(sys.stdin.buffer)
     out = sys.stdout.buffer
     try:

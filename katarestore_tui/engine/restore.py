@@ -38,7 +38,8 @@ from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.scheduler import TableJob, run_tables
-from katarestore_tui.history.runs import new_run_id, read_run, write_run
+from katarestore_tui.engine.source import SourceCrashed
+from katarestore_tui.history.runs import RunNotFound, is_resumable, new_run_id, read_run, write_run
 from katarestore_tui.locations import run_dir
 from katarestore_tui.redact import redact_dsn, redact_text
 
@@ -108,6 +109,8 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
     except BackupError as exc:
         raise ConfigError(str(exc)) from None
     options.backup = str(backup.path)
+    if options.resume:
+        check_resumable(options)
     conn = connect(options.dsn)
     schema = read_schema(conn, options.schema)
     if not schema.tables:
@@ -124,6 +127,34 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
             + (f" ({'; '.join(plan.warnings[:3])})" if plan.warnings else "")
         )
     return conn, plan
+
+
+# What a run restores; a resume continues the same run, so these must not change.
+RUN_DEFINING_OPTIONS = ("schema", "tables", "exclude", "on_conflict", "single_transaction")
+
+
+def check_resumable(options: RestoreOptions) -> None:
+    """Refuse a resume that would load records twice or restore something else."""
+    try:
+        previous = read_run(options.resume or "")
+    except RunNotFound as exc:
+        raise ConfigError(str(exc)) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"run {options.resume}: unreadable run log ({exc})") from None
+    if not is_resumable(previous):
+        hint = (f"; load its failed records again with: katarestore retry {options.resume}"
+                if previous.get("status") == "partial" else "")
+        raise ConfigError(f"run {options.resume} is {previous.get('status')}: there is nothing to "
+                          f"resume (resuming it would load its records a second time){hint}")
+    before = previous.get("options") or {}
+    changed = [name for name in RUN_DEFINING_OPTIONS
+               if name in before and before[name] != getattr(options, name)]
+    if changed:
+        raise ConfigError(
+            f"run {options.resume} was started with "
+            + ", ".join(f"{name}={before[name]!r}" for name in changed)
+            + ": a resume continues the same run (leave those options out)"
+        )
 
 
 def run_restore(
@@ -146,12 +177,18 @@ def run_restore(
         conn.close()
         return RestoreResult(None, "dry-run", EXIT_OK, time.monotonic() - began,
                              options.backup, plan, warnings=warnings)
+    run_id = options.resume or new_run_id()
+    if not checkpoint.lock_run(conn, run_id):
+        conn.close()
+        return RestoreResult(None, "failed", EXIT_FATAL, 0.0, options.backup, error=(
+            f"run {run_id} is being loaded by another katarestore process right now; "
+            "wait for it to finish or stop it, then resume"))
     with conn:
-        return _Run(options, conn, plan, sink, cancel, began, warnings).execute()
+        return _Run(options, conn, plan, sink, cancel, began, warnings, run_id).execute()
 
 
 class _Run:
-    def __init__(self, options, conn, plan: Plan, sink, cancel, began, warnings):
+    def __init__(self, options, conn, plan: Plan, sink, cancel, began, warnings, run_id: str):
         self.options: RestoreOptions = options
         self.conn: psycopg.Connection = conn
         self.plan = plan
@@ -160,11 +197,12 @@ class _Run:
         self.cancel: threading.Event = cancel
         self.began = began
         self.warnings: list[str] = warnings
-        self.run_id = options.resume or new_run_id()
+        self.run_id = run_id
         self.stats: dict[str, TableStats] = {
             t.table: TableStats(t.table, t.file.path.name, t.file.size) for t in plan.tables
         }
         self.fk_mode = "immediate"
+        self._opened: list[psycopg.Connection] = []  # reopened after a drop; closed at the end
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
     def warn(self, message: str, table: str | None = None) -> None:
@@ -193,8 +231,14 @@ class _Run:
             error = str(exc)
         except psycopg.Error as exc:
             error = redact_text(f"database error: {str(exc).strip()}")
+        except SourceCrashed as exc:
+            error = redact_text(str(exc))
+        except Exception as exc:  # never a traceback for the operator; the run log says what
+            error = redact_text(f"unexpected error ({type(exc).__name__}): {exc}")
         finally:
             quarantine.close()
+            for conn in self._opened:
+                conn.close()
         if error and status == "failed":
             error += f" (the run is resumable: katarestore restore --resume {self.run_id})"
         return self._finish(status, code, error)
@@ -255,6 +299,7 @@ class _Run:
         if self.fk_mode == "replica":
             settings.append("SET session_replication_role = replica")
         session = Session(self.options.dsn, self.cancel, settings)
+        self.session = session
         jobs = []
         for table_plan in self.plan.tables:
             start = resumed.get(table_plan.table)
@@ -267,14 +312,25 @@ class _Run:
             if start is not None:  # drop quarantine lines written after the last commit
                 quarantine.forget(table_plan.table, lambda e, n=start.records_done:
                                   e.get("index") is None or e["index"] < n)
+            elif self.options.resume:  # nothing of this table committed: start it afresh
+                quarantine.forget(table_plan.table, lambda e: False)
             jobs.append(TableJob(table_plan, start))
-        results = run_tables(
+        run_tables(
             jobs, self.options, self.schema, self.run_id, session, self.conn,
             quarantine, self.sink, self.cancel, immediate=self.fk_mode == "immediate",
+            results=self.stats,  # filled as tables start: a stopped run still logs its counts
         )
-        self.stats.update(results)
+
+    def _live_conn(self) -> None:
+        """The run's own connection may have dropped while the tables loaded: reopen it."""
+        if not (self.conn.broken or self.conn.closed) or self.options.single_transaction:
+            return
+        self.conn = self.session.reopen(lambda m: self.sink(Warning(m)))
+        self._opened.append(self.conn)
+        checkpoint.lock_run(self.conn, self.run_id)
 
     def _after_load(self, quarantine: QuarantineWriter) -> None:
+        self._live_conn()
         loaded_tables = [t.table for t in self.plan.tables]
         if self.fk_mode == "replica":
             self.sink(Phase("foreign keys", "checking every foreign key set-based"))

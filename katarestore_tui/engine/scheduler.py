@@ -38,37 +38,60 @@ def run_tables(
     sink: EventSink,
     cancel: threading.Event,
     immediate: bool,
+    results: dict[str, TableStats] | None = None,
 ) -> dict[str, TableStats]:
+    """Load every job; `results` (when given) holds each table's live stats as soon as it
+    starts, so a run that stops part-way (cancel, fatal error) still reports what committed."""
+    results = {} if results is None else results
+
+    current = {"conn": main_conn}  # one table after another: the latest live connection
+
     def load(job: TableJob, conn: psycopg.Connection | None) -> TableStats:
-        own = conn is None
+        own = conn is None  # a connection of this job alone (--jobs > 1)
         conn = conn or session.open()
+        opened = [conn] if own else []  # closed when the table is done
+
+        def reconnect() -> psycopg.Connection:
+            fresh = session.reopen(lambda m: sink(Warning(m, table.name)))
+            if own:
+                opened.append(fresh)
+            else:  # the tables after this one go on on the new connection
+                if current["conn"] is not main_conn:
+                    current["conn"].close()
+                current["conn"] = fresh
+            return fresh
+
+        table = schema.tables[job.plan.table]
+        skip = job.start.records_done if job.start else 0
+        use_process = options.parser_process and job.plan.file.size >= PARSER_PROCESS_MIN_BYTES
+        batches = (
+            process_batches(job.plan.file, table, options.batch_size, skip, cancel)
+            if use_process
+            else inline_batches(job.plan.file, table, options.batch_size, skip)
+        )
         try:
-            table = schema.tables[job.plan.table]
-            skip = job.start.records_done if job.start else 0
-            use_process = (
-                options.parser_process and job.plan.file.size >= PARSER_PROCESS_MIN_BYTES
-            )
-            batches = (
-                process_batches(job.plan.file, table, options.batch_size, skip, cancel)
-                if use_process
-                else inline_batches(job.plan.file, table, options.batch_size, skip)
-            )
             loader = TableLoader(
                 conn, schema.name, table, job.plan.file, run_id, options.on_conflict,
                 quarantine, sink, cancel, job.start,
                 per_batch_commit=not options.single_transaction,
-                reconnect=lambda: session.reopen(lambda m: sink(Warning(m, table.name))),
+                # one transaction for everything: a lost connection lost it all, never go on
+                reconnect=None if options.single_transaction else reconnect,
                 immediate_constraints=immediate,
             )
+            results[job.plan.table] = loader.stats  # counts only what has committed
             return loader.run(batches)
         finally:
-            if own:
-                conn.close()
+            batches.close()  # stops a parser process now, not when garbage is collected
+            for each in opened:
+                each.close()
 
-    results: dict[str, TableStats] = {}
     if options.jobs <= 1 or len(jobs) <= 1:
-        for job in jobs:
-            results[job.plan.table] = load(job, main_conn)
+        try:
+            for job in jobs:
+                results[job.plan.table] = load(job, current["conn"])
+        finally:
+            if current["conn"] is not main_conn:  # the caller reopens its own when needed
+                current["conn"].close()
         return results
 
     order = [job.plan.table for job in jobs]

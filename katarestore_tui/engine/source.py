@@ -8,8 +8,10 @@ when it is full the parser waits, so memory stays flat.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import tempfile
@@ -37,6 +39,9 @@ def _read_exactly(stream, size: int) -> bytes | None:
     return data if data and len(data) == size else None
 
 
+READ_AHEAD = 3  # batches decoded ahead of the loader: the parser never waits on COPY
+
+
 def process_batches(
     table_file: TableFile,
     table: Table,
@@ -44,7 +49,11 @@ def process_batches(
     skip: int = 0,
     cancel: threading.Event | None = None,
 ) -> Iterator[EncodedBatch | SourceEnd]:
-    """Run `encoded_batches` in a child process; stop it when the consumer stops."""
+    """Run `encoded_batches` in a child process; stop it when the consumer stops.
+
+    A reader thread drains the pipe into a small queue while the loader waits on the
+    server, so the parser keeps working during each COPY instead of blocking on a full pipe.
+    """
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen(
@@ -52,13 +61,20 @@ def process_batches(
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env,
             bufsize=1024 * 1024,
         )
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(pickle.dumps((table_file, table, batch_size, skip)))
+        child.stdin.close()
+        ahead: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        stop = threading.Event()
+        reader = threading.Thread(target=_drain, args=(child.stdout, ahead, stop),
+                                  name=f"katarestore-pipe-{table.name}", daemon=True)
+        reader.start()
         try:
-            assert child.stdin is not None and child.stdout is not None
-            child.stdin.write(pickle.dumps((table_file, table, batch_size, skip)))
-            child.stdin.close()
             while True:
-                header = _read_exactly(child.stdout, FRAME.size)
-                if header is None:
+                item = ahead.get()
+                if item is _EOF and cancel is not None and cancel.is_set():
+                    return  # stopped along with us (a signal to the process group): a cancel
+                if item is _EOF:
                     child.wait(timeout=10)
                     errors.seek(0)
                     tail = errors.read()[-2000:].decode(errors="replace").strip()
@@ -66,7 +82,6 @@ def process_batches(
                         f"the parser process for {table.name} stopped (exit {child.returncode})"
                         + (f": {tail}" if tail else "")
                     )
-                item = pickle.loads(child.stdout.read(FRAME.unpack(header)[0]))
                 if isinstance(item, tuple) and item[:1] == ("crash",):
                     raise SourceCrashed(f"the parser process for {table.name} failed:\n{item[1]}")
                 yield item
@@ -75,8 +90,35 @@ def process_batches(
                 if cancel is not None and cancel.is_set():
                     return
         finally:
+            stop.set()
             if child.poll() is None:
                 child.kill()
             child.wait(timeout=10)
-            if child.stdout:
-                child.stdout.close()
+            while reader.is_alive():  # unblock a reader waiting for room in the queue
+                with contextlib.suppress(queue.Empty):
+                    ahead.get_nowait()
+                reader.join(timeout=0.05)
+            child.stdout.close()
+
+
+_EOF = object()
+
+
+def _drain(stream, ahead: queue.Queue, stop: threading.Event) -> None:
+    """Read frames from the parser until it ends; `_EOF` marks a stream that stopped short."""
+    while not stop.is_set():
+        header = _read_exactly(stream, FRAME.size)
+        if header is None:
+            ahead.put(_EOF)
+            return
+        size = FRAME.unpack(header)[0]
+        payload = stream.read(size)
+        try:  # a parser killed mid-frame leaves a short payload: report it, never hang
+            item = pickle.loads(payload) if len(payload) == size else _EOF
+        except Exception:
+            item = _EOF
+        ahead.put(item)
+        if item is _EOF:
+            return
+        if isinstance(item, SourceEnd) or (isinstance(item, tuple) and item[:1] == ("crash",)):
+            return
