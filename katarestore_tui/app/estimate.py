@@ -11,14 +11,14 @@ SAMPLE_BYTES = 1024 * 1024
 def estimate_records(table_file: TableFile, sample_bytes: int = SAMPLE_BYTES) -> tuple[int, bool]:
     """(records, exact): counts records in the first `sample_bytes` and scales by file size."""
     reader = RecordReader(table_file)
-    counted, last_position, records_at_last = 0, 0, 0
+    counted, previous = 0, None
     try:
         for _index, _record in reader:
             position = reader.progress_bytes
-            if position != last_position:
-                if last_position >= sample_bytes:
-                    return round(records_at_last * table_file.size / last_position), False
-                last_position, records_at_last = position, counted
+            if previous is not None and position != previous and previous >= sample_bytes:
+                # the records counted so far came from the first `previous` bytes
+                return round(counted * table_file.size / previous), False
+            previous = position
             counted += 1
     except BackupFormatError:
         return counted, False

@@ -24,7 +24,7 @@ def duration(seconds: float | None) -> str:
     """`0:01:23`; whole seconds are enough for a restore."""
     if seconds is None or seconds < 0:
         return "–"
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 

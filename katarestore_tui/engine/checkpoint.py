@@ -23,6 +23,8 @@ class Checkpoint:
     duplicates: int = 0
     failed: int = 0
     finished: bool = False
+    error: str | None = None  # the file's fault (truncated, not JSON), kept for the summary
+    fk_moved: int = 0  # rows the set-based FK check moved to quarantine (committed)
 
 
 def ensure_table(conn: psycopg.Connection, schema: str) -> None:
@@ -33,19 +35,38 @@ def ensure_table(conn: psycopg.Connection, schema: str) -> None:
             " PRIMARY KEY (run_id, table_name))"
         ).format(sql.Identifier(schema, TABLE))
     )
+    conn.execute(
+        sql.SQL(
+            "ALTER TABLE {} ADD COLUMN IF NOT EXISTS error text,"
+            " ADD COLUMN IF NOT EXISTS fk_moved bigint NOT NULL DEFAULT 0"
+        ).format(sql.Identifier(schema, TABLE))
+    )
 
 
 def save(conn: psycopg.Connection, schema: str, run_id: str, table: str, state: Checkpoint) -> None:
     """Call inside the batch's transaction."""
     conn.execute(
         sql.SQL(
-            "INSERT INTO {} VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (run_id, table_name)"
+            "INSERT INTO {} (run_id, table_name, records_done, loaded, duplicates, failed,"
+            " finished, error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (run_id, table_name)"
             " DO UPDATE SET records_done = EXCLUDED.records_done, loaded = EXCLUDED.loaded,"
             " duplicates = EXCLUDED.duplicates, failed = EXCLUDED.failed,"
-            " finished = EXCLUDED.finished"
+            " finished = EXCLUDED.finished, error = EXCLUDED.error"
         ).format(sql.Identifier(schema, TABLE)),
         (run_id, table, state.records_done, state.loaded, state.duplicates, state.failed,
-         state.finished),
+         state.finished, state.error),
+    )
+
+
+def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: str, moved: int) -> None:
+    """Call in the transaction that deletes a table's orphans: they go from loaded to failed."""
+    conn.execute(
+        sql.SQL(
+            "UPDATE {} SET loaded = loaded - %s, failed = failed + %s, fk_moved = fk_moved + %s"
+            " WHERE run_id = %s AND table_name = %s"
+        ).format(sql.Identifier(schema, TABLE)),
+        (moved, moved, moved, run_id, table),
     )
 
 
@@ -66,7 +87,8 @@ def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkp
         return {}
     rows = conn.execute(
         sql.SQL(
-            "SELECT table_name, records_done, loaded, duplicates, failed, finished FROM {}"
+            "SELECT table_name, records_done, loaded, duplicates, failed, finished, error,"
+            " fk_moved FROM {}"
             " WHERE run_id = %s"
         ).format(sql.Identifier(schema, TABLE)),
         (run_id,),

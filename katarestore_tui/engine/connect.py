@@ -13,6 +13,16 @@ from katarestore_tui.redact import password_of, redact_dsn, redact_text
 RECONNECT_SECONDS = 60.0  # how long a lost server may take to come back
 
 
+# the server ended the session: administrator command, crash, starting up or shutting down
+_LOST_STATES = ("57P01", "57P02", "57P03")
+
+
+def connection_lost(exc: psycopg.Error, conn: psycopg.Connection) -> bool:
+    """Whether `exc` means the session is gone (reconnect and redo), not a failed statement."""
+    state = exc.sqlstate or ""
+    return conn.closed or conn.broken or state.startswith("08") or state in _LOST_STATES
+
+
 class FatalError(Exception):
     """The run cannot go on (exit 3); the message is safe to show."""
 
@@ -38,8 +48,13 @@ class Session:
 
     def open(self) -> psycopg.Connection:
         conn = connect(self.dsn)
-        for statement in self.settings:
-            conn.execute(statement)
+        try:
+            for statement in self.settings:
+                conn.execute(statement)
+        except psycopg.OperationalError as exc:  # dropped again at once (a server restarting)
+            conn.close()
+            raise FatalError(f"the connection to {redact_dsn(self.dsn)} dropped while it was "
+                             f"being set up: {redact_text(str(exc).strip())}") from None
         return conn
 
     def reopen(self, on_wait: Callable[[str], None] | None = None) -> psycopg.Connection:

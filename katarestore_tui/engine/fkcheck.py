@@ -14,18 +14,23 @@ from katarestore_tui.backup.reader import BackupFormatError, RecordReader
 from katarestore_tui.db.convert import ConversionError, converter_for
 from katarestore_tui.db.maintenance import Orphan, delete_orphans, orphan_detail
 from katarestore_tui.db.schema import Table
+from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.events import DONE, PARTIAL, TableStats
-from katarestore_tui.engine.plan import Plan, TablePlan
-from katarestore_tui.engine.quarantine import Failure, QuarantineWriter
+from katarestore_tui.engine.plan import Plan, TablePlan, map_keys
+from katarestore_tui.engine.quarantine import Failure, QuarantineWriter, read_entries
 
 
 def quarantine_orphans(
-    conn: psycopg.Connection, plan: Plan, stats: dict[str, TableStats], quarantine: QuarantineWriter
+    conn: psycopg.Connection, plan: Plan, stats: dict[str, TableStats], quarantine: QuarantineWriter,
+    run_id: str | None = None,
 ) -> int:
-    """Returns how many rows were moved to quarantine."""
+    """Returns how many rows were moved to quarantine.
+
+    Each table's orphans are deleted, and counted in its checkpoint row, in one transaction;
+    a resume after a crash here keeps exactly the quarantine entries that committed (the
+    caller trims the rest by `Checkpoint.fk_moved`), so no orphan is lost or kept twice.
+    """
     total = 0
-    for table_plan in plan.tables:  # drop entries a crashed earlier check left behind
-        quarantine.forget(table_plan.table, lambda e: e.get("phase") != "fk-check")
     while True:
         moved = 0
         for table_plan in plan.tables:
@@ -36,6 +41,9 @@ def quarantine_orphans(
                     orphans.extend(delete_orphans(conn, plan.schema.name, fk))
                 if orphans:
                     _quarantine(table_plan, table, orphans, quarantine)
+                    if run_id is not None:
+                        checkpoint.record_orphans(conn, plan.schema.name, run_id, table.name,
+                                                  len(orphans))
             if orphans:
                 table_stats = stats[table.name]
                 table_stats.loaded -= len(orphans)
@@ -50,7 +58,11 @@ def quarantine_orphans(
 
 def _quarantine(table_plan: TablePlan, table: Table, orphans: list[Orphan],
                 quarantine: QuarantineWriter) -> None:
-    originals = find_originals(table_plan, table, orphans)
+    path = quarantine.path(table.name)
+    failed_before = {  # records that failed while loading are not the ones that loaded
+        e["index"] for e in read_entries(path) if e.get("index") is not None
+    } if path.exists() else set()
+    originals = find_originals(table_plan, table, orphans, failed_before)
     columns_to_keys = {c: k for k, c in table_plan.key_map.items()}
     for orphan in orphans:
         message, detail = orphan_detail(orphan)
@@ -66,9 +78,14 @@ def _normal(text: str | None) -> str | None:
 
 
 def find_originals(
-    table_plan: TablePlan, table: Table, orphans: list[Orphan]
+    table_plan: TablePlan, table: Table, orphans: list[Orphan], skip: set[int] | None = None
 ) -> dict[int, tuple[int, dict]]:
-    """Map each orphan (by id) to (record index, original record), matching on the key."""
+    """Map each orphan (by id) to (record index, original record), matching on the key.
+
+    Each record's own keys are matched to columns (records need not share the first
+    one's keys); records at `skip` (already quarantined) never loaded, so they are not it.
+    """
+    skip = skip or set()
     key = table.conflict_key
     if not key:
         return {}
@@ -76,14 +93,18 @@ def find_originals(
     for orphan in orphans:
         value = tuple(_normal(None if orphan.row.get(c) is None else str(orphan.row[c])) for c in key)
         wanted.setdefault(value, orphan)
-    column_keys = {c: k for k, c in table_plan.key_map.items()}
-    if any(c not in column_keys for c in key):
-        return {}
+    layouts: dict[tuple, dict[str, str]] = {}  # a record's keys -> {column: key}
     converters = [converter_for(table.columns[c]) for c in key]
     found: dict[int, tuple[int, dict]] = {}
     try:
         for index, record in RecordReader(table_plan.file):
-            if not isinstance(record, dict):
+            if not isinstance(record, dict) or index in skip:
+                continue
+            column_keys = layouts.get(tuple(record))
+            if column_keys is None:
+                mapping, _ignored = map_keys(list(record), table)
+                column_keys = layouts[tuple(record)] = {c: k for k, c in mapping.items()}
+            if any(c not in column_keys for c in key):
                 continue
             try:
                 value = tuple(

@@ -20,6 +20,7 @@ from katarestore_tui.backup.reader import BackupFormatError, RecordReader
 from katarestore_tui.db.copy import StagedInsert, copy_line_number, copy_lines
 from katarestore_tui.db.schema import Table
 from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine.connect import FatalError, connection_lost
 from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.events import (
     CANCELLED,
@@ -42,6 +43,9 @@ def is_row_error(exc: psycopg.Error) -> bool:
     """Errors that belong to a record (bad value, constraint), not to the table or server."""
     state = exc.sqlstate or ""
     return state[:2] in ("22", "23") or state == "21000"
+
+
+MAX_BATCH_ATTEMPTS = 5  # a batch redone after this many drops in a row: give up (resumable)
 
 
 class Cancelled(Exception):
@@ -251,11 +255,14 @@ class TableLoader:
                     self._finish_source(item)
                     break
                 result = self._commit_batch(writer, item)
-                if result is None:  # reconnected: a new writer on the new connection
+                attempts = 1
+                while result is None:  # reconnected: a new writer on the new connection, redo
+                    if attempts >= MAX_BATCH_ATTEMPTS:
+                        raise FatalError(f"{self.table.name}: the connection dropped {attempts} "
+                                         "times on the same batch")
                     writer = self._writer()
                     result = self._commit_batch(writer, item)
-                    if result is None:
-                        raise psycopg.OperationalError("connection lost twice on the same batch")
+                    attempts += 1
                 stats.records = item.records_read
                 stats.loaded += result.loaded
                 stats.duplicates += result.duplicates
@@ -308,12 +315,11 @@ class TableLoader:
                                         stats.failed + result.failed,
                                     ))
             return result
-        except psycopg.OperationalError:
-            if self.reconnect is None or not (self.conn.closed or self.conn.broken):
+        except psycopg.OperationalError as exc:
+            if self.reconnect is None or not connection_lost(exc, self.conn):
                 raise
             self.sink(Warning(f"{self.table.name}: connection lost; reconnecting", self.table.name))
-            self.conn = self.reconnect()
-            done = checkpoint.load(self.conn, self.schema, self.run_id).get(self.table.name)
+            done = self._reconnect_and_read_checkpoint()
             # the commit may have reached the server before the connection died
             if done and done.records_done >= batch.records_read:
                 return BatchResult(done.loaded - stats.loaded, done.duplicates - stats.duplicates,
@@ -322,6 +328,17 @@ class TableLoader:
                 self.table.name, lambda e: e.get("index") is None or e["index"] < self._first(batch)
             )
             return None
+
+    def _reconnect_and_read_checkpoint(self) -> checkpoint.Checkpoint | None:
+        """A new connection, and what the server holds of this table (it may drop again)."""
+        for _ in range(MAX_BATCH_ATTEMPTS):
+            self.conn = self.reconnect()  # type: ignore[misc]
+            try:
+                return checkpoint.load(self.conn, self.schema, self.run_id).get(self.table.name)
+            except psycopg.OperationalError as exc:
+                if not connection_lost(exc, self.conn):
+                    raise
+        raise FatalError(f"{self.table.name}: the connection kept dropping right after reconnecting")
 
     @staticmethod
     def _first(batch: EncodedBatch) -> int:
@@ -332,6 +349,15 @@ class TableLoader:
         if not self.per_batch_commit:
             return
         s = self.stats
-        with self.conn.transaction():
-            checkpoint.save(self.conn, self.schema, self.run_id, self.table.name,
-                            checkpoint.Checkpoint(s.records, s.loaded, s.duplicates, s.failed, True))
+        done = checkpoint.Checkpoint(s.records, s.loaded, s.duplicates, s.failed, True, s.error)
+        for attempt in (1, 2):  # an upsert: safe to redo on a new connection
+            try:
+                with self.conn.transaction():
+                    checkpoint.save(self.conn, self.schema, self.run_id, self.table.name, done)
+                return
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or self.reconnect is None or not connection_lost(exc, self.conn):
+                    raise
+                self.sink(Warning(f"{self.table.name}: connection lost; reconnecting",
+                                  self.table.name))
+                self.conn = self.reconnect()

@@ -22,6 +22,7 @@ from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.connect import FatalError, Session, connect
 from katarestore_tui.engine.events import (
     DONE,
+    FAILED,
     PARTIAL,
     SKIPPED,
     EventSink,
@@ -187,6 +188,20 @@ def run_restore(
         return _Run(options, conn, plan, sink, cancel, began, warnings, run_id).execute()
 
 
+def _first_fk_entries(committed: int):
+    """A quarantine filter keeping every load entry and the first `committed` FK-check ones."""
+    seen = 0
+
+    def keep(entry: dict) -> bool:
+        nonlocal seen
+        if entry.get("phase") != "fk-check":
+            return True
+        seen += 1
+        return seen <= committed
+
+    return keep
+
+
 class _Run:
     def __init__(self, options, conn, plan: Plan, sink, cancel, began, warnings, run_id: str):
         self.options: RestoreOptions = options
@@ -246,6 +261,7 @@ class _Run:
     def _start(self) -> None:
         if warning := backend_warning():
             self.warn(warning)
+        checkpoint.ensure_table(self.conn, self.options.schema)
         if self.options.resume:
             self._restore_checkpoints()
         for statement in SESSION_SETTINGS:
@@ -253,7 +269,6 @@ class _Run:
         self.fk_mode = self._choose_fk_mode()
         if self.options.clean and not self.options.resume:
             self._clean()
-        checkpoint.ensure_table(self.conn, self.options.schema)
         self._write_log("running")
         self.sink(RunStarted(self.run_id, self.options.backup, redact_dsn(self.options.dsn),
                              tuple(self.stats), sum(s.bytes_total for s in self.stats.values()),
@@ -307,7 +322,11 @@ class _Run:
                 stats = self.stats[table_plan.table]
                 stats.records, stats.loaded = start.records_done, start.loaded
                 stats.duplicates, stats.failed = start.duplicates, start.failed
-                stats.state = DONE if not start.failed else PARTIAL
+                stats.error = start.error
+                stats.state = (FAILED if start.error and not start.records_done
+                               else PARTIAL if start.failed or start.error else DONE)
+                # FK-check entries past the committed count belong to a rolled-back check
+                quarantine.forget(table_plan.table, _first_fk_entries(start.fk_moved))
                 continue
             if start is not None:  # drop quarantine lines written after the last commit
                 quarantine.forget(table_plan.table, lambda e, n=start.records_done:
@@ -323,8 +342,14 @@ class _Run:
 
     def _live_conn(self) -> None:
         """The run's own connection may have dropped while the tables loaded: reopen it."""
-        if not (self.conn.broken or self.conn.closed) or self.options.single_transaction:
+        if self.options.single_transaction:
             return
+        try:
+            if not (self.conn.broken or self.conn.closed):
+                self.conn.execute("SELECT 1")  # idle through --jobs loads: is it still there?
+                return
+        except psycopg.OperationalError:
+            pass
         self.conn = self.session.reopen(lambda m: self.sink(Warning(m)))
         self._opened.append(self.conn)
         checkpoint.lock_run(self.conn, self.run_id)
@@ -334,7 +359,8 @@ class _Run:
         loaded_tables = [t.table for t in self.plan.tables]
         if self.fk_mode == "replica":
             self.sink(Phase("foreign keys", "checking every foreign key set-based"))
-            moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine)
+            moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine,
+                                       None if self.options.single_transaction else self.run_id)
             if moved:
                 self.warn(f"{moved:,} rows referenced missing parents and were quarantined")
         self.sink(Phase("sequences", "moving sequences past the loaded values"))

@@ -1,0 +1,70 @@
+"""Messages the app's thread workers post to its screens (the only way back from a thread)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from katarestore_tui.backup.catalog import Backup
+from katarestore_tui.engine.events import Event
+from katarestore_tui.engine.options import RestoreOptions
+from katarestore_tui.engine.plan import Plan
+from katarestore_tui.engine.restore import RestoreResult
+from katarestore_tui.engine.retry import RetryResult
+
+
+@dataclass
+class TargetResolved(Message):
+    """The target DSN is known (or could not be found: `error`)."""
+
+    dsn: str | None
+    source: str
+    description: str
+    error: str | None = None
+
+
+@dataclass
+class BackupsFound(Message):
+    backups: list[Backup]
+    error: str | None = None
+
+
+@dataclass
+class RecordsEstimated(Message):
+    backup: str  # the backup folder's path
+    files: dict[str, tuple[int, bool]]  # file name -> (records, exact)
+
+
+@dataclass
+class PlanReady(Message):
+    options: RestoreOptions
+    plan: Plan
+
+
+@dataclass
+class PlanRefused(Message):
+    reason: str
+
+
+@dataclass
+class EngineEvent(Message):
+    """One event of a running restore, as the engine sent it."""
+
+    event: Event
+
+
+@dataclass
+class RestoreDone(Message):
+    result: RestoreResult
+
+
+@dataclass
+class QuarantineLoaded(Message):
+    entries: list[dict]
+    total: int  # entries in the files; more than len(entries) when the list was capped
+
+
+@dataclass
+class RetryDone(Message):
+    result: RetryResult

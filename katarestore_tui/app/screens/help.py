@@ -1,0 +1,82 @@
+"""The keys of every screen and the way through a restore, one key away (? or F1)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+INTRO = (
+    "Restore a PostgreSQL database from a folder of per-table JSON files: "
+    "Backups → Plan (a dry run, nothing written) → Restore → Failed records. "
+    "Every record ends loaded, duplicate (its key was already there) or failed; "
+    "a failed record is kept whole in the run's quarantine, with the database's error."
+)
+KEYS = (
+    ("Everywhere", (
+        ("? F1", "this help"),
+        ("ctrl+p", "command palette: every action by name"),
+        ("ctrl+t", "dark / light theme"),
+        ("ctrl+q", "quit (a running restore stops at a batch boundary, resumable)"),
+    )),
+    ("Backups", (
+        ("↑ ↓", "choose a backup; its table files show below"),
+        ("tab", "the options: batch size, on conflict, jobs, tables, clean first"),
+        ("p enter", "plan the restore"),
+        ("h b r", "history · benchmark · look for backups again"),
+    )),
+    ("Plan", (
+        ("s", "start the restore (clean first asks you to type the schema name)"),
+        ("esc", "back to the backups"),
+    )),
+    ("Restore", (
+        ("c esc", "cancel at the next batch boundary (asks first; the run stays resumable)"),
+        ("f", "failed records of this run"),
+        ("l", "switch between the log and the summary"),
+    )),
+    ("Failed records", (
+        ("space", "mark a record; retry and export use the marked ones"),
+        ("/", "filter by error text (the table filter is beside it)"),
+        ("r", "load the selected tables' failed records again, once the cause is fixed"),
+        ("e", "export the marked records (else all shown) as JSON lines"),
+    )),
+    ("History", (
+        ("enter f", "failed records of the highlighted run"),
+        ("r", "resume a stopped run (↻): no record is loaded twice"),
+    )),
+)
+OUTRO = ("Over SSH, run long restores inside tmux or screen: a lost terminal cancels the run "
+         "(it stays resumable). Headless: katarestore restore --help.")
+
+
+def help_text() -> Group:
+    parts: list = [Text(INTRO), Text("")]
+    for section, keys in KEYS:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(width=9, style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for key, does in keys:
+            grid.add_row(key, does)
+        parts += [Text(section, style="bold underline"), grid, Text("")]
+    parts.append(Text(OUTRO, style="italic"))
+    return Group(*parts)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = "Help"
+            box.border_subtitle = "esc to close"
+            yield Static(help_text(), id="help-text")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

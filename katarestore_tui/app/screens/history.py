@@ -1,0 +1,94 @@
+"""Screen 5: past runs; the highlighted one's summary; its failed records; resume."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Footer, Header
+
+from katarestore_tui.app.screens.base import KataScreen
+from katarestore_tui.app.widgets.history.run_views import RunDetail, RunTable
+from katarestore_tui.engine.options import RestoreOptions
+from katarestore_tui.history.runs import is_resumable, list_runs
+
+MAX_RUNS = 500
+
+
+class HistoryScreen(KataScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f", "failures", "Failed records"),
+        Binding("r", "resume", "Resume"),
+        Binding("g", "reload", "Reload"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[dict] = []
+        self.current: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield RunTable(id="runs")
+        yield RunDetail(id="run-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#runs").border_title = "Runs, newest first (↻ resumable)"
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.runs = [r for r in list_runs(MAX_RUNS) if r.get("kind", "restore") == "restore"]
+        table = self.query_one(RunTable)
+        table.show(self.runs)
+        table.focus()
+        self.show(self.runs[0] if self.runs else None)
+
+    def show(self, run: dict | None) -> None:
+        self.current = run
+        detail = self.query_one(RunDetail)
+        detail.border_title = f"Run {run.get('run_id')}" if run else "Run"
+        detail.show(run)
+        self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show(next((r for r in self.runs if r.get("run_id") == event.row_key.value), None))
+
+    @on(DataTable.RowSelected, "#runs")
+    def selected(self) -> None:
+        self.action_failures()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resume":
+            return bool(self.current and is_resumable(self.current))
+        if action == "failures":
+            return bool(self.current and (self.current.get("totals") or {}).get("failed"))
+        return True
+
+    def action_failures(self) -> None:
+        from katarestore_tui.app.screens.failures import FailuresScreen
+
+        if self.current:
+            self.app.push_screen(FailuresScreen(self.current["run_id"]))
+
+    def action_resume(self) -> None:
+        run = self.current
+        if not run or not is_resumable(run):
+            return
+        problem = self.app.target_problem(run)
+        if problem:
+            self.notify(problem, title="Not resumed", severity="error", timeout=15)
+            return
+        o = run.get("options") or {}
+        options = RestoreOptions(
+            backup=run.get("backup", ""), dsn=self.app.dsn, schema=o.get("schema", "public"),
+            batch_size=o.get("batch_size", 10_000), jobs=o.get("jobs", 1),
+            on_conflict=o.get("on_conflict", "skip"), tables=o.get("tables") or [],
+            exclude=o.get("exclude") or [], single_transaction=o.get("single_transaction", False),
+            fk_mode=o.get("fk_mode", "auto"), resume=run["run_id"],
+        )
+        self.app.start_restore(options)

@@ -1,0 +1,132 @@
+"""Questions that must be answered before something irreversible happens."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Yes or no; Escape is no."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, title: str, question: str, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text, self.question, self.yes, self.no = title, question, yes, no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = self.title_text
+            yield Static(self.question, classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self.yes} (y)", variant="error", id="yes")
+                yield Button(f"{self.no} (n)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class ConfirmCleanScreen(ModalScreen[bool]):
+    """Clean-first empties tables: the operator types the schema name to go on."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, schema: str, tables: list[str], target: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.schema, self.tables, self.target = schema, tables, target
+
+    def compose(self) -> ComposeResult:
+        shown = ", ".join(self.tables[:12]) + (f" and {len(self.tables) - 12} more"
+                                               if len(self.tables) > 12 else "")
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Empty tables before loading?"
+            yield Static(
+                f"Clean first will [b]EMPTY {len(self.tables)} tables[/b] of schema "
+                f"[b]{self.schema}[/b] on {self.target} before loading:\n{shown}",
+                classes="dialog-text",
+                markup=True,
+            )
+            yield Label(f"Type the schema name ({self.schema}) to confirm:")
+            yield Input(placeholder=self.schema, id="schema-name", compact=True)
+            yield Label("", id="clean-reason", classes="reason")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Empty and restore", variant="error", id="yes", disabled=True)
+                yield Button("Cancel (esc)", variant="primary", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Changed)
+    def typed(self, event: Input.Changed) -> None:
+        matches = event.value.strip() == self.schema
+        self.query_one("#yes", Button).disabled = not matches
+        self.query_one("#clean-reason", Label).update("")
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == self.schema:
+            self.dismiss(True)
+        else:
+            self.query_one("#clean-reason", Label).update(
+                f"{event.value.strip()!r} is not {self.schema!r}: nothing will be emptied"
+            )
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ExportScreen(ModalScreen[str | None]):
+    """Ask where to write exported records; returns the path or None."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, count: int, default_path: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.count, self.default_path = count, default_path
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog") as box:
+            box.border_title = "Export failed records"
+            yield Static(
+                f"Write {self.count:,} records (with their errors) as JSON lines to:",
+                classes="dialog-text",
+            )
+            yield Input(self.default_path, id="export-path", compact=True)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Export", variant="primary", id="yes")
+                yield Button("Cancel (esc)", id="no")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(self.query_one(Input).value.strip() or None if event.button.id == "yes" else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,77 @@
+"""The parts of a plan: the load order, one table's key mapping, and what will not load."""
+
+from __future__ import annotations
+
+from textual.markup import escape
+from textual.widgets import DataTable, Static
+
+from katarestore_tui.app import format as fmt
+from katarestore_tui.engine.plan import Plan, TablePlan
+
+
+def keys_summary(table: TablePlan) -> str:
+    parts = [f"{len(table.key_map)} matched"]
+    if table.renamed:
+        parts.append(f"{len(table.renamed)} renamed")
+    if table.ignored_keys:
+        parts.append(f"{len(table.ignored_keys)} ignored")
+    if table.unfilled_columns:
+        parts.append(f"{len(table.unfilled_columns)} unfilled")
+    return ", ".join(parts)
+
+
+class OrderTable(DataTable):
+    """Tables in load order (parents first)."""
+
+    def show(self, plan: Plan) -> None:
+        self.cursor_type = "row"
+        self.add_columns("#", "Table", "Size", "Keys", "Parents (loaded before)")
+        for number, table in enumerate(plan.tables, 1):
+            self.add_row(
+                str(number),
+                table.table,
+                fmt.size(table.file.size),
+                keys_summary(table),
+                ", ".join(table.parents) or "–",
+                key=table.table,
+            )
+
+
+class MappingView(Static):
+    """How the highlighted table's JSON keys meet its columns."""
+
+    def show(self, table: TablePlan | None) -> None:
+        if table is None:
+            self.update("")
+            return
+        lines = [f"[dim]from {escape(table.file.path.name)}[/]"]
+        if table.renamed:
+            lines.append("[b]Renamed keys[/b] (JSON key → column)")
+            lines += [f"  {escape(k)} → {escape(c)}" for k, c in table.renamed.items()]
+        same = [k for k, c in table.key_map.items() if k == c]
+        if same:
+            lines.append(f"[b]Same name[/b] ({len(same)}): " + escape(", ".join(same)))
+        if table.ignored_keys:
+            lines.append("[b $warning]Ignored keys[/] (no column): " + escape(", ".join(table.ignored_keys)))
+        if table.unfilled_columns:
+            lines.append("[b $error]NOT NULL columns with no key[/] (those records fail): "
+                         + escape(", ".join(table.unfilled_columns)))
+        if not table.key_map:
+            lines.append("[b $error]No key of the first record matches a column[/]")
+        self.update("\n".join(lines) or "no keys read")
+
+
+class NotesView(Static):
+    """Warnings, and every file or table that will not take part, with the reason."""
+
+    def show(self, plan: Plan) -> None:
+        lines = [f"[$warning]•[/] {escape(w)}" for w in plan.warnings]
+        if plan.files_without_table:
+            names = ", ".join(f.path.name for f in plan.files_without_table)
+            lines.append(f"[b]Files with no table[/b]: {escape(names)}")
+        if plan.tables_without_file:
+            lines.append(f"[b]Tables with no file[/b] (left as they are): "
+                         f"{escape(', '.join(plan.tables_without_file))}")
+        if plan.excluded:
+            lines.append(f"[b]Excluded[/b]: {escape(', '.join(plan.excluded))}")
+        self.update("\n".join(lines) or "[$success]No warnings: every file matches a table.[/]")

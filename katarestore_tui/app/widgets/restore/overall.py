@@ -1,0 +1,37 @@
+"""The run as a whole: one bar by bytes, records so far, elapsed time and the current phase."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.widgets import Label, ProgressBar
+
+from katarestore_tui.app import format as fmt
+from katarestore_tui.engine.events import TableStats
+
+
+class OverallProgress(Vertical):
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="pane-top"):
+            yield Label("[b]Overall[/b]", classes="pane-name")
+            yield ProgressBar(total=1, show_eta=False, id="overall-bar")
+        yield Label("connecting and planning…", id="overall-detail")
+
+    def show(self, stats: dict[str, TableStats], bytes_total: int, elapsed: float, phase: str,
+             finished: bool = False) -> None:
+        read = sum(s.bytes_read for s in stats.values())
+        total = max(bytes_total, 1)
+        self.query_one(ProgressBar).update(total=total, progress=total if finished else min(read, total))
+        records = sum(s.records for s in stats.values())
+        failed = sum(s.failed for s in stats.values())
+        parts = [f"{fmt.count(records)} records", f"{fmt.count(failed)} failed",
+                 f"elapsed {fmt.duration(elapsed)}"]
+        if not finished:
+            parts.append("ETA " + fmt.eta(read, bytes_total, elapsed))
+        if phase:
+            parts.append(escape(phase))
+        self.query_one("#overall-detail", Label).update(" · ".join(parts))
+
+    def say(self, text: str) -> None:
+        self.query_one("#overall-detail", Label).update(escape(text))

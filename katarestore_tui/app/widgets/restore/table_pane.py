@@ -1,0 +1,78 @@
+"""One table's progress: state, a bar by bytes read, counts, speed and time left."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.widgets import Label, ProgressBar
+
+from katarestore_tui.app import format as fmt
+from katarestore_tui.engine.events import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    LOADING,
+    PARTIAL,
+    SKIPPED,
+    WAITING,
+    TableStats,
+)
+
+STATE_MARKS = {
+    WAITING: "·", LOADING: "▶", DONE: "✓", PARTIAL: "!", FAILED: "✗", SKIPPED: "–", CANCELLED: "■",
+}
+STATES = (WAITING, LOADING, DONE, PARTIAL, FAILED, SKIPPED, CANCELLED)
+
+
+def counts_line(stats: TableStats) -> str:
+    parts = [f"{fmt.count(stats.records)} records", f"{fmt.count(stats.loaded)} loaded"]
+    parts.append(f"{fmt.count(stats.duplicates)} dup")
+    failed = f"{fmt.count(stats.failed)} failed"
+    parts.append(f"[b $error]{failed}[/]" if stats.failed else failed)
+    parts.append(fmt.rate(stats.records, stats.seconds))
+    return " · ".join(parts)
+
+
+def time_text(stats: TableStats) -> str:
+    """Time left while loading, time taken once done."""
+    if stats.state == LOADING:
+        return "ETA " + fmt.eta(stats.bytes_read, stats.bytes_total, stats.seconds)
+    if stats.state in (WAITING, SKIPPED):
+        return ""
+    return fmt.duration(stats.seconds)
+
+
+class TablePane(Vertical):
+    """Two lines per table, so a dozen tables fit an 80x24 terminal."""
+
+    def __init__(self, table: str, bytes_total: int = 0, **kwargs) -> None:
+        super().__init__(classes="table-pane", **kwargs)
+        self.table = table
+        self.stats = TableStats(table, bytes_total=bytes_total)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="pane-top"):
+            yield Label(classes="pane-name")
+            yield ProgressBar(total=max(self.stats.bytes_total, 1), show_eta=False, classes="pane-bar")
+            yield Label(classes="pane-time")
+        yield Label(classes="pane-counts")
+
+    def on_mount(self) -> None:
+        self.show(self.stats)
+
+    def show(self, stats: TableStats) -> None:
+        self.stats = stats
+        for state in STATES:
+            self.set_class(stats.state == state, f"-{state}")
+        mark = STATE_MARKS.get(stats.state, "?")
+        self.query_one(".pane-name", Label).update(f"{mark} {escape(stats.table)} [dim]{stats.state}[/]")
+        bar = self.query_one(ProgressBar)
+        total = max(stats.bytes_total, 1)
+        done = stats.bytes_read if stats.state in (WAITING, LOADING) else total
+        bar.update(total=total, progress=min(done, total))
+        self.query_one(".pane-time", Label).update(time_text(stats))
+        counts = counts_line(stats)
+        if stats.error:
+            counts += f"\n[$error]{escape(stats.error)}[/]"
+        self.query_one(".pane-counts", Label).update(counts)

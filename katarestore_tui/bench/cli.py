@@ -1,0 +1,49 @@
+"""`katarestore bench`: compare the strategies on a backup, print the figures, keep a record."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import threading
+
+from katarestore_tui.cli import backup_root, install_cancel_handlers, print_json
+from katarestore_tui.cli_output import TextReporter
+from katarestore_tui.cli_restore import _resolve_target
+
+EXIT_FATAL = 3
+
+
+def bench_command(args: argparse.Namespace) -> int:
+    from katarestore_tui.bench.report import BenchTextReporter, figures_text
+    from katarestore_tui.bench.runner import BenchConfig, run_benchmark
+
+    reporter = TextReporter()
+    dsn = _resolve_target(args.dsn, reporter)
+    if dsn is None:
+        return EXIT_FATAL
+    config = BenchConfig(
+        dsn=dsn,
+        backup_root=backup_root(args),
+        backup=args.backup or None,
+        schema=args.schema,
+        strategies=tuple(args.strategies),
+        repeat=args.repeat,
+        batch_size=args.batch_size,
+        jobs=args.jobs,
+        limit_rows=args.limit_rows,
+    )
+    cancel = threading.Event()
+    install_cancel_handlers(cancel, _say_from_signal_handler)
+    result = run_benchmark(config, BenchTextReporter(reporter.say), cancel)
+    if args.json:
+        print_json(result.record if result.record is not None
+                   else {"status": result.status, "error": result.error})
+    elif result.record is not None:
+        print(figures_text(result.record))
+    return result.exit_code
+
+
+def _say_from_signal_handler(line: str) -> None:
+    """No lock: the handler may interrupt the main thread inside `TextReporter.say`,
+    whose non-reentrant lock would then deadlock the process."""
+    os.write(2, (line + "\n").encode(errors="replace"))
