@@ -30,7 +30,8 @@ class TextReporter:
 
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out
-        self._lock = threading.Lock()
+        # re-entrant: the Ctrl-C handler runs on the main thread, possibly inside say()
+        self._lock = threading.RLock()
         self._last: dict[str, float] = {}
 
     @property

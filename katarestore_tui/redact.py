@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 MASK = "****"
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)(?P<tail>@)", re.I)
-_KV_PASSWORD = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.I)
+# user:password@ up to the last '@' before any query string: a password written without
+# percent-encoding may hold '@' or '/'
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s?]*)(?P<tail>@)", re.I)
+# password=value; an unquoted value with spaces (a typo libpq refuses, echoing its words)
+# runs on to the next key= word
+_KV_PASSWORD = re.compile(
+    r"(?P<head>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+(?:\s+(?![\w.-]+\s*=)[^\s=]+)*)", re.I
+)
+MIN_SECRET = 3  # shorter fragments are not scrubbed from free text (they would mangle it)
 
 
 def redact_dsn(dsn: str | None) -> str:
@@ -19,11 +27,9 @@ def redact_dsn(dsn: str | None) -> str:
     try:
         params = conninfo_to_dict(dsn)
     except Exception:
-        return redact_text(dsn)
-    if "password" not in params:
-        return redact_text(dsn)
-    if "://" in dsn:
-        return redact_text(dsn)
+        return redact_text(dsn, secrets_of(dsn))
+    if "password" not in params or "://" in dsn:
+        return redact_text(dsn, secrets_of(dsn))
     params["password"] = MASK
     return make_conninfo(**{k: v for k, v in params.items() if v is not None})
 
@@ -46,3 +52,25 @@ def password_of(dsn: str | None) -> str | None:
         return conninfo_to_dict(dsn).get("password")  # type: ignore[return-value]
     except Exception:
         return None
+
+
+def secrets_of(dsn: str | None) -> tuple[str, ...]:
+    """Every form in which a DSN's password could be echoed back, longest first.
+
+    libpq quotes parts of a DSN it cannot parse (`invalid percent-encoded token: "..."`,
+    `missing "=" after "..."`, a host name cut at the password's '@'), so the password as
+    written, decoded, and its pieces are all scrubbed from messages, not only the parsed one.
+    """
+    if not dsn:
+        return ()
+    found: set[str] = set()
+    parsed = password_of(dsn)
+    if parsed:
+        found.add(parsed)
+    written = [m["pw"] for m in _URL_PASSWORD.finditer(dsn)]
+    written += [m["pw"].strip("'") for m in _KV_PASSWORD.finditer(dsn)]
+    for text in written:
+        for form in (text, unquote(text)):
+            found.add(form)
+            found.update(re.split(r"[@\s]+", form))
+    return tuple(sorted((f for f in found if len(f) >= MIN_SECRET), key=len, reverse=True))

@@ -12,6 +12,11 @@ import humanize
 _plain = json.JSONEncoder(ensure_ascii=False)
 
 
+def plural(number: int, word: str) -> str:
+    """`1 record`, `2,000 records`."""
+    return f"{number:,} {word}" + ("" if number == 1 else "s")
+
+
 def size(num_bytes: int | float) -> str:
     return humanize.naturalsize(num_bytes)
 

@@ -87,12 +87,22 @@ def open_backup(path: Path) -> Backup:
     files: list[TableFile] = []
     skipped: list[str] = []
     for entry in sorted(path.iterdir()):
-        if entry.is_symlink() and not entry.resolve().is_relative_to(root):
-            skipped.append(f"{entry.name}: symlink pointing outside the backup, not followed")
+        if entry.is_symlink():
+            try:
+                inside = entry.resolve().is_relative_to(root)
+            except (RuntimeError, OSError):  # a symlink loop (RuntimeError before Python 3.13)
+                skipped.append(f"{entry.name}: symlink loop, not followed")
+                continue
+            if not inside:
+                skipped.append(f"{entry.name}: symlink pointing outside the backup, not followed")
+                continue
+        try:
+            if not entry.is_file():
+                continue
+            found = table_file(entry)
+        except OSError as exc:  # vanished or unreadable while we looked
+            skipped.append(f"{entry.name}: unreadable ({exc.strerror or exc})")
             continue
-        if not entry.is_file():
-            continue
-        found = table_file(entry)
         if found is None:
             if not entry.name.startswith("."):
                 skipped.append(f"{entry.name}: not a .json/.jsonl/.ndjson(.gz) file")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,6 +22,8 @@ from katarestore_tui.backup.catalog import TableFile
 
 log = logging.getLogger(__name__)
 READ_SIZE = 256 * 1024
+# a damaged .gz raises these while it is read (zlib.error is not an OSError)
+_UNREADABLE = (OSError, EOFError, zlib.error)
 FAST_BACKEND = "yajl2_c"
 
 
@@ -117,7 +120,10 @@ class RecordReader:
     def _array(self) -> Iterator[tuple[int, object]]:
         counting = self._counting
         assert counting is not None
-        first = self._first_byte()
+        try:
+            first = self._first_byte()
+        except _UNREADABLE as exc:
+            raise self._fault(f"unreadable data ({exc})", 0) from None
         if first is None:
             raise self._fault("the file is empty (expected a JSON array of records)", 0)
         if first != b"[":
@@ -132,7 +138,7 @@ class RecordReader:
                 yield index, item
         except ijson.JSONError as exc:
             raise self._fault(_short_cause(exc), _fault_offset(exc, counting)) from None
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
+        except (*_UNREADABLE, UnicodeDecodeError) as exc:
             raise self._fault(f"unreadable data ({exc})") from None
 
     def _first_byte(self) -> bytes | None:
@@ -150,8 +156,14 @@ class RecordReader:
     def _lines(self) -> Iterator[tuple[int, object]]:
         counting = self._counting
         assert counting is not None
-        buffered = _LineSplitter(counting)
-        for line in buffered:
+        lines = iter(_LineSplitter(counting))
+        while True:
+            try:
+                offset, line = next(lines)
+            except StopIteration:
+                return
+            except _UNREADABLE as exc:  # a damaged .gz: what came before it was read
+                raise self._fault(f"unreadable data ({exc})") from None
             text = line.strip()
             if not text:
                 continue
@@ -160,17 +172,26 @@ class RecordReader:
             if index < self.skip:
                 continue
             try:
-                yield index, json.loads(text, parse_float=Decimal)
+                yield index, json.loads(text, parse_float=Decimal, parse_constant=_not_json)
             except (ValueError, UnicodeDecodeError) as exc:
-                yield index, BadRecord(index, text.decode("utf-8", "replace"), f"invalid JSON: {exc}")
+                where = "decompressed byte" if self.table_file.compressed else "byte"
+                yield index, BadRecord(index, text.decode("utf-8", "replace"),
+                                       f"invalid JSON in the line at {where} {offset:,}: {exc}")
+
+
+def _not_json(name: str) -> object:
+    """NaN and Infinity are not JSON (JSON.stringify writes null): the line is refused."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 class _LineSplitter:
     def __init__(self, counting: _CountingReader) -> None:
         self._counting = counting
 
-    def __iter__(self) -> Iterator[bytes]:
+    def __iter__(self) -> Iterator[tuple[int, bytes]]:
+        """(byte offset of the line, line) pairs."""
         pending = b""
+        start = 0  # offset of pending's first byte
         while True:
             chunk = self._counting.read(READ_SIZE)
             if not chunk:
@@ -178,9 +199,11 @@ class _LineSplitter:
             pending += chunk
             lines = pending.split(b"\n")
             pending = lines.pop()
-            yield from lines
+            for line in lines:
+                yield start, line
+                start += len(line) + 1
         if pending:
-            yield pending
+            yield start, pending
 
 
 def _short_cause(exc: Exception) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from katarestore_tui.redact import password_of, redact_dsn, redact_text
+from katarestore_tui.redact import redact_dsn, redact_text, secrets_of
 
 RECONNECT_SECONDS = 60.0  # how long a lost server may take to come back
 
@@ -32,8 +32,7 @@ def connect(dsn: str, timeout: int = 10) -> psycopg.Connection:
         return psycopg.connect(dsn, autocommit=True, connect_timeout=timeout,
                                application_name="katarestore")
     except psycopg.Error as exc:
-        secret = password_of(dsn)
-        reason = redact_text(str(exc).strip(), (secret,) if secret else ())
+        reason = redact_text(str(exc).strip(), secrets_of(dsn))
         raise FatalError(f"cannot connect to {redact_dsn(dsn)}: {reason}") from None
 
 

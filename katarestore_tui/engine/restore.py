@@ -40,7 +40,13 @@ from katarestore_tui.engine.plan import Plan, build_plan
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.scheduler import TableJob, run_tables
 from katarestore_tui.engine.source import SourceCrashed
-from katarestore_tui.history.runs import RunNotFound, is_resumable, new_run_id, read_run, write_run
+from katarestore_tui.history.runs import (
+    RunNotFound,
+    is_resumable,
+    read_run,
+    reserve_run_id,
+    write_run,
+)
 from katarestore_tui.locations import run_dir
 from katarestore_tui.redact import redact_dsn, redact_text
 
@@ -91,6 +97,7 @@ class RestoreResult:
             "totals": totals(self.tables),
             "quarantine": self.quarantine if any(s.failed for s in self.tables.values()) else None,
             "fk_mode": self.fk_mode,
+            "warnings": self.warnings,
             "error": self.error,
         }
 
@@ -178,7 +185,7 @@ def run_restore(
         conn.close()
         return RestoreResult(None, "dry-run", EXIT_OK, time.monotonic() - began,
                              options.backup, plan, warnings=warnings)
-    run_id = options.resume or new_run_id()
+    run_id = options.resume or reserve_run_id()
     if not checkpoint.lock_run(conn, run_id):
         conn.close()
         return RestoreResult(None, "failed", EXIT_FATAL, 0.0, options.backup, error=(
@@ -273,6 +280,8 @@ class _Run:
         self.sink(RunStarted(self.run_id, self.options.backup, redact_dsn(self.options.dsn),
                              tuple(self.stats), sum(s.bytes_total for s in self.stats.values()),
                              self.fk_mode))
+        for message in self.plan.warnings:  # skipped files, ignored keys, symlinks not followed
+            self.sink(Warning(message))
 
     def _restore_checkpoints(self) -> None:
         try:

@@ -45,7 +45,9 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
         fk_mode = run.get("fk_mode")
         if fk_mode == "replica":
             conn.execute("SET session_replication_role = origin")  # check each row now
-        names = [table] if table else sorted(run.get("tables", {}))
+        # parents first: a child record may be waiting for a parent retried just before it
+        names = [table] if table else schema.load_order(
+            [n for n in sorted(run.get("tables", {})) if n in schema.tables])[0]
         for name in names:
             path = writer.path(name)
             if not path.exists() or name not in schema.tables:

@@ -29,6 +29,21 @@ def write_run(run_id: str, data: dict) -> Path:
     return path
 
 
+def reserve_run_id() -> str:
+    """A new run id whose folder this call created: two runs never share a folder (and so
+    never mix their quarantines), even when started in the same second."""
+    parent = runs_dir()
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        run_id = new_run_id()
+        try:
+            (parent / run_id).mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(parent / run_id, 0o700)
+        return run_id
+
+
 class RunNotFound(Exception):
     pass
 

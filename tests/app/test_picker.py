@@ -90,3 +90,15 @@ def test_choices_are_remembered_without_the_dsn(target: Target):
             assert app.screen.query_one("#tables", Input).value == "users, courses"
 
     run(reopened)
+
+
+def test_a_backup_passed_by_the_cli_is_preselected(target: Target):
+    async def scenario():
+        app = target.app(backup=str(target.root / OLDER))  # what `katarestore demo` does
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = app.screen.query_one(BackupTable)
+            await wait_for(pilot, lambda: table.row_count == 2)
+            assert table.cursor_row == 1
+            assert app.screen.query_one(FilePreview).border_title == f"Files of {OLDER}"
+
+    run(scenario)

@@ -7,6 +7,7 @@ description of the source, not against another katarestore run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -43,8 +44,9 @@ def event(i: int) -> dict:
 # The same rows, computed by PostgreSQL. Events come in pairs with the same n; every
 # 1000th pair is an exact repeat (kind 'even' twice), so a no-key table holds true duplicates.
 EXPECTED_ITEMS = """
-SELECT i AS id, 'item-' || i AS name, ((i %% 100000)::text || '.' || lpad((i %% 100)::text, 2, '0'))::numeric(10,2)
-       AS amount, 'n' || (i::bigint * 7919 %% 100003) AS note
+SELECT i AS id, 'item-' || i AS name,
+       ((i %% 100000)::text || '.' || lpad((i %% 100)::text, 2, '0'))::numeric(10,2) AS amount,
+       'n' || (i::bigint * 7919 %% 100003) AS note
 FROM generate_series(1, %(n)s) AS i
 WHERE %(bad)s = 0 OR i %% %(bad)s <> 0
 """
@@ -215,10 +217,8 @@ class TcpProxy:
             pass
         finally:
             for s in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def stop(self) -> None:
         with self._lock:
@@ -226,8 +226,6 @@ class TcpProxy:
             sockets, self._sockets = self._sockets, []
         self.listener.close()
         for s in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             s.close()

@@ -341,3 +341,53 @@ def test_resume_after_a_kill_still_reports_a_broken_file(db, db_dsn, tmp_path):
     assert summary["status"] == "partial"
     assert parent["state"] == "partial" and parent["loaded"] == 14
     assert "record index 14" in parent["error"] and "parent.json" in parent["error"]
+
+
+def test_two_runs_never_share_a_run_folder(db, db_dsn, tmp_path, monkeypatch):
+    """Run ids are time + 4 hex digits: a clash must not mix two runs' quarantines."""
+    from katarestore_tui.engine.quarantine import read_quarantine
+    from katarestore_tui.history import runs
+    from tests.helpers import write_backup
+
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, name varchar(3))")
+    backup = write_backup(tmp_path / "b", {"t.json": [{"id": 1, "name": "toolong"}]})
+    ids = iter(["20240101-000000-abcd", "20240101-000000-abcd", "20240101-000000-ef01"])
+    monkeypatch.setattr(runs, "new_run_id", lambda: next(ids))
+    first = run_restore(options(db_dsn, backup), backup.parent)
+    db.execute("TRUNCATE t")
+    second = run_restore(options(db_dsn, backup), backup.parent)
+    assert (first.run_id, second.run_id) == ("20240101-000000-abcd", "20240101-000000-ef01")
+    for result in (first, second):
+        assert len(list(read_quarantine(result.run_id))) == result.tables["t"].failed == 1
+
+
+def test_ctrl_c_while_the_output_is_blocked_does_not_deadlock(db, db_dsn, tmp_path):
+    """The handler must not take the reporter's lock: the main thread may hold it, stuck
+    writing to a terminal or pipe that is not being read (a paused SSH session, `| less`)."""
+    import subprocess
+
+    from tests.helpers import write_backup
+    from tests.reliability.support import cli_command, cli_env
+
+    db.execute("CREATE TABLE t (id int)")
+    # every record brings a key of its own: one warning line each, far more than a pipe holds
+    rows = [{"id": i, f"unknown_key_number_{i}_{'x' * 40}": 1} for i in range(4000)]
+    backup = write_backup(tmp_path / "b", {"t.json": rows})
+    proc = subprocess.Popen(cli_command("restore", str(backup), "--dsn", db_dsn, "--batch-size", "1",
+                                        "--yes", "--json"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env(),
+                            start_new_session=True)
+    try:
+        # nobody reads stderr: the loader blocks inside a print, holding the reporter's lock
+        wait_until(lambda: progress(db, "t") > 0 or proc.poll() is not None, what="progress")
+        threading.Event().wait(1.0)
+        assert proc.poll() is None
+        os.kill(proc.pid, signal.SIGINT)
+        threading.Event().wait(0.5)
+        out, err = proc.communicate(timeout=30)  # now drain: it must finish, not hang
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == EXIT_FATAL, err[-2000:]
+    assert json.loads(out)["status"] == "cancelled"

@@ -345,10 +345,10 @@ class BenchmarkScreen(KataScreen):
         self.show_comparison()
         self.set_status(f"running {', '.join(chosen)} on {Path(str(backup)).name} "
                         "(each in its own scratch schema; your tables are not touched)")
-        self.run_benchmark(config, self._cancel)
+        self.bench_worker(config, self._cancel)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="benchmark")
-    def run_benchmark(self, config: BenchConfig, cancel: threading.Event) -> None:
+    def bench_worker(self, config: BenchConfig, cancel: threading.Event) -> None:
         result = run_benchmark(config, lambda event: self.post_message(BenchProgress(event)), cancel)
         self.post_message(BenchComplete(result))
 

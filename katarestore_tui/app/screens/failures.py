@@ -65,7 +65,7 @@ class FailuresScreen(KataScreen):
         yield Footer()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 110, "-narrow")
+        self.set_class(self.size.width < 140, "-narrow")
 
     def on_mount(self) -> None:
         self.query_one("#failure-list").border_title = "Failed records"
@@ -232,7 +232,7 @@ class FailuresScreen(KataScreen):
         except OSError as exc:
             self.notify(f"cannot write {target}: {exc.strerror}", severity="error", timeout=12)
             return
-        self.notify(f"wrote {len(positions):,} records to {target}", title="Exported")
+        self.notify(f"wrote {fmt.plural(len(positions), 'record')} to {target}", title="Exported")
 
     def worker_failed(self, worker) -> None:
         self.query_one(FailureTable).loading = False

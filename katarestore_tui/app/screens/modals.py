@@ -11,6 +11,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from katarestore_tui.app.format import plural
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Yes or no; Escape is no."""
@@ -64,7 +66,7 @@ class ConfirmCleanScreen(ModalScreen[bool]):
                 markup=True,
             )
             yield Label(f"Type the schema name ({self.schema}) to confirm:")
-            yield Input(placeholder=self.schema, id="schema-name", compact=True)
+            yield Input(placeholder="schema name", id="schema-name", compact=True)
             yield Label("", id="clean-reason", classes="reason")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Empty and restore", variant="error", id="yes", disabled=True)
@@ -109,7 +111,7 @@ class ExportScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog") as box:
             box.border_title = "Export failed records"
             yield Static(
-                f"Write {self.count:,} records (with their errors) as JSON lines to:",
+                f"Write {plural(self.count, 'record')} (with their errors) as JSON lines to:",
                 classes="dialog-text",
             )
             yield Input(self.default_path, id="export-path", compact=True)

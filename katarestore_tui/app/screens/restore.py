@@ -24,7 +24,9 @@ from katarestore_tui.app.widgets.restore.overall import OverallProgress
 from katarestore_tui.app.widgets.restore.summary import RunSummary
 from katarestore_tui.app.widgets.restore.table_pane import TablePane
 from katarestore_tui.engine.events import (
+    DONE,
     LOADING,
+    PARTIAL,
     Event,
     Phase,
     RunFinished,
@@ -37,6 +39,7 @@ from katarestore_tui.engine.events import (
 )
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.restore import run_restore
+from katarestore_tui.history.runs import RunNotFound, read_run
 
 REFRESH_SECONDS = 0.25  # panes redraw at most 4 times a second, however fast events come
 
@@ -45,8 +48,8 @@ class RestoreScreen(KataScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "cancel", "Cancel"),
         Binding("escape", "back", "Back"),
-        Binding("f", "failures", "Failed records"),
-        Binding("l", "toggle_log", "Log/summary"),
+        Binding("f", "failures", "Failures"),
+        Binding("l", "toggle_log", "Log"),
         Binding("h", "app.history", "History"),
     ]
 
@@ -71,7 +74,7 @@ class RestoreScreen(KataScreen):
         yield Header()
         yield OverallProgress(id="overall")
         yield VerticalScroll(id="panes")
-        yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000)
+        yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000, min_width=20)
         yield RunSummary(id="summary")
         yield Footer()
 
@@ -116,6 +119,7 @@ class RestoreScreen(KataScreen):
         elif isinstance(event, TableStarted):
             stats = TableStats(event.table, event.file, event.bytes_total, state=LOADING)
             self.pending[event.table] = stats
+            self.phase = ""
             self.log_line(f"{event.table}: loading {event.file} ({fmt.size(event.bytes_total)})", at=event.at)
         elif isinstance(event, TableFinished):
             self.pending[event.stats.table] = event.stats
@@ -128,8 +132,8 @@ class RestoreScreen(KataScreen):
         elif isinstance(event, Warning):
             self.log_line(f"warning: {event.message}", at=event.at, style="warning")
         elif isinstance(event, Phase):
-            self.phase = f"{event.name}: {event.detail}" if event.detail else event.name
-            self.log_line(self.phase, at=event.at)
+            self.phase = event.name  # the detail goes to the log: the overall line stays short
+            self.log_line(f"{event.name}: {event.detail}" if event.detail else event.name, at=event.at)
         elif isinstance(event, RunFinished):
             self.run_finished(event)
 
@@ -137,11 +141,24 @@ class RestoreScreen(KataScreen):
         self.run_id, self.started_at, self.bytes_total = event.run_id, event.at, event.bytes_total
         self.query_one("#panes").border_title = f"Tables · run {event.run_id}"
         self.log_line(f"run {event.run_id} into {event.target}; foreign keys: {event.fk_mode}", at=event.at)
+        earlier = self.earlier_stats()
         for name in event.tables:
-            self.stats[name] = TableStats(name)
+            self.stats[name] = earlier.get(name) or TableStats(name)
             pane = TablePane(name)
+            pane.stats = self.stats[name]
             self.panes[name] = pane
             self.query_one("#panes").mount(pane)
+
+    def earlier_stats(self) -> dict[str, TableStats]:
+        """On resume, the tables the stopped run finished: the engine skips them silently."""
+        if not self.options.resume:
+            return {}
+        try:
+            tables = read_run(self.options.resume).get("tables") or {}
+        except (RunNotFound, OSError, ValueError):
+            return {}
+        found = {name: TableStats.from_dict(name, data) for name, data in tables.items()}
+        return {name: s for name, s in found.items() if s.state in (DONE, PARTIAL)}
 
     def run_finished(self, event: RunFinished) -> None:
         self.finished = event
@@ -153,7 +170,9 @@ class RestoreScreen(KataScreen):
                 self.panes[name].show(stats)
         self.phase = event.status
         self.query_one(OverallProgress).show(self.stats, self.bytes_total, event.seconds, event.status,
-                                             finished=event.status in ("completed", "partial"))
+                                             finished=event.status in ("completed", "partial"),
+                                             ended=True)
+        self.add_class("-finished")
         self.log_line(f"run {event.status} in {fmt.duration(event.seconds)}", at=event.at)
         summary = self.query_one(RunSummary)
         summary.show_finished(event)

@@ -13,8 +13,9 @@ from katarestore_tui.history.runs import is_resumable
 RESUMABLE = "↻"
 
 
-def short(text: str, width: int) -> str:
-    return text if len(text) <= width else "…" + text[-(width - 1):]
+def started(run: dict) -> str:
+    """`2024-12-01 10:35` from the run log's ISO time (seconds and zone add nothing here)."""
+    return str(run.get("started_at") or "–")[:16].replace("T", " ")
 
 
 def run_folder(run: dict) -> str:
@@ -30,10 +31,10 @@ class RunTable(DataTable):
         self.add_column(" ", key="resumable")
         self.add_column("Status", key="status")
         self.add_column("Run", key="run")
-        self.add_column("Backup", key="backup")
         self.add_column("Records", key="records")
         self.add_column("Failed", key="failed")
         self.add_column("Time", key="time")
+        self.add_column("Backup", key="backup")
         self.add_column("Target", key="target")
 
     def show(self, runs: list[dict]) -> None:
@@ -44,11 +45,11 @@ class RunTable(DataTable):
                 RESUMABLE if is_resumable(run) else " ",
                 run.get("status", "?"),
                 run.get("run_id", "?"),
-                (run.get("backup") or "").rstrip("/").rsplit("/", 1)[-1],
                 fmt.count(totals.get("records")),
                 fmt.count(totals.get("failed")),
                 fmt.duration(run.get("seconds")),
-                short(run.get("target") or "", 40),
+                (run.get("backup") or "").rstrip("/").rsplit("/", 1)[-1],
+                run.get("target") or "",
                 key=run.get("run_id"),
             )
 
@@ -73,7 +74,7 @@ class RunDetail(Vertical):
         status = run.get("status", "?")
         resumable = " · [b $warning]resumable: press r[/]" if is_resumable(run) else ""
         lines = [
-            f"[b]{escape(status)}[/b]{resumable} · started {escape(str(run.get('started_at') or '–'))}"
+            f"[b]{escape(status)}[/b]{resumable} · started {escape(started(run))}"
             f" · took {fmt.duration(run.get('seconds'))}",
             f"[b]Backup[/b]  {escape(fmt.short_path(run.get('backup')))}",
             f"[b]Target[/b]  {escape(run.get('target') or '–')} · "

@@ -13,7 +13,9 @@ def file_label(name: str) -> str:
     return name.removesuffix(".json")
 
 
-class FilePreview(DataTable):
+class FilePreview(DataTable, can_focus=False):
+    """Read-only: Tab goes from the backup list straight to the options."""
+
     def on_mount(self) -> None:
         self.cursor_type = "none"
         self.add_column("Table file", key="file")

@@ -19,7 +19,8 @@ class OverallProgress(Vertical):
         yield Label("connecting and planning…", id="overall-detail")
 
     def show(self, stats: dict[str, TableStats], bytes_total: int, elapsed: float, phase: str,
-             finished: bool = False) -> None:
+             finished: bool = False, ended: bool = False) -> None:
+        """`finished`: every table was read to its end; `ended`: the run is over either way."""
         read = sum(s.bytes_read for s in stats.values())
         total = max(bytes_total, 1)
         self.query_one(ProgressBar).update(total=total, progress=total if finished else min(read, total))
@@ -27,7 +28,7 @@ class OverallProgress(Vertical):
         failed = sum(s.failed for s in stats.values())
         parts = [f"{fmt.count(records)} records", f"{fmt.count(failed)} failed",
                  f"elapsed {fmt.duration(elapsed)}"]
-        if not finished:
+        if not (finished or ended):
             parts.append("ETA " + fmt.eta(read, bytes_total, elapsed))
         if phase:
             parts.append(escape(phase))

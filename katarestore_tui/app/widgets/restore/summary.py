@@ -10,6 +10,7 @@ from textual.widgets import Static
 from katarestore_tui.app import format as fmt
 from katarestore_tui.engine.events import RunFinished
 
+NBSP = "\u00a0"  # keeps a count and its word on one line when the summary wraps
 STATUS_STYLE = {
     "completed": "$success", "partial": "$warning", "cancelled": "$warning", "failed": "$error",
 }
@@ -28,9 +29,13 @@ class RunSummary(Static):
         style = STATUS_STYLE.get(done.status, "$error")
         lines = [
             f"[b {style}]{STATUS_TEXT.get(done.status, done.status)}[/]",
-            f"{fmt.count(totals['records'])} records in {fmt.duration(done.seconds)} "
-            f"({fmt.rate(totals['records'], done.seconds)}) · {fmt.count(totals['loaded'])} loaded · "
-            f"{fmt.count(totals['duplicates'])} dup · {fmt.count(totals['failed'])} failed",
+            " · ".join([
+                f"{fmt.count(totals['records'])}{NBSP}records in {fmt.duration(done.seconds)} "
+                f"({fmt.rate(totals['records'], done.seconds).replace(' ', NBSP)})",
+                f"{fmt.count(totals['loaded'])}{NBSP}loaded",
+                f"{fmt.count(totals['duplicates'])}{NBSP}dup",
+                f"{fmt.count(totals['failed'])}{NBSP}failed",
+            ]),
             f"[b]Run log[/b]     {escape(fmt.short_path(Path(done.run_dir) / 'run.json'))}",
         ]
         if totals["failed"]:

@@ -50,6 +50,7 @@ class TablePane(Vertical):
         super().__init__(classes="table-pane", **kwargs)
         self.table = table
         self.stats = TableStats(table, bytes_total=bytes_total)
+        self.drawn = False  # children exist only once mounted; until then `show` just keeps stats
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="pane-top"):
@@ -59,17 +60,20 @@ class TablePane(Vertical):
         yield Label(classes="pane-counts")
 
     def on_mount(self) -> None:
+        self.drawn = True
         self.show(self.stats)
 
     def show(self, stats: TableStats) -> None:
         self.stats = stats
+        if not self.drawn:
+            return
         for state in STATES:
             self.set_class(stats.state == state, f"-{state}")
         mark = STATE_MARKS.get(stats.state, "?")
-        self.query_one(".pane-name", Label).update(f"{mark} {escape(stats.table)} [dim]{stats.state}[/]")
+        self.query_one(".pane-name", Label).update(f"{mark} {escape(stats.table)} {stats.state}")
         bar = self.query_one(ProgressBar)
         total = max(stats.bytes_total, 1)
-        done = stats.bytes_read if stats.state in (WAITING, LOADING) else total
+        done = total if stats.state in (DONE, PARTIAL, SKIPPED) else stats.bytes_read
         bar.update(total=total, progress=min(done, total))
         self.query_one(".pane-time", Label).update(time_text(stats))
         counts = counts_line(stats)
