@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
 REPO = Path(__file__).resolve().parent.parent
 SCRATCH = Path("/tmp/katarestore-screenshots")
@@ -33,8 +33,22 @@ def fresh_database(server: str) -> str:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
     params = conninfo_to_dict(server)
-    params.update(dbname=DATABASE, password=params.get("password") or "demo-password")
-    return make_conninfo(**params)
+    user, password = params.get("user") or "postgres", params.get("password") or "demo-password"
+    host, port = params.get("host") or "127.0.0.1", params.get("port") or "5432"
+    return f"postgresql://{user}:{password}@{host}:{port}/{DATABASE}"
+
+
+def stopped_run(dsn: str, backup: Path) -> None:
+    """A run cancelled before its first batch, as a lost terminal would leave it."""
+    import threading
+
+    from katarestore_tui.engine.options import RestoreOptions
+    from katarestore_tui.engine.restore import run_restore
+
+    cancel = threading.Event()
+    cancel.set()
+    run_restore(RestoreOptions(backup=str(backup), dsn=dsn), backup.parent, cancel=cancel)
+    time.sleep(1.1)  # run ids sort by the second they started in
 
 
 async def wait_for(pilot, condition: Callable[[], object], timeout: float = 300.0) -> None:
@@ -123,6 +137,7 @@ def main() -> int:
     root = SCRATCH / "kata_json"
     write_demo_backup(root, rows=args.rows // 4, bad_records=False, name="20241115_020000")
     demo = write_demo_backup(root, rows=args.rows, bad_records=True, name="20241201_103000")
+    stopped_run(dsn, root / "20241115_020000")  # History then shows a resumable run too
     args.out.mkdir(parents=True, exist_ok=True)
     written = asyncio.run(drive(dsn, root, str(demo.path), args.out))
     print(f"wrote {', '.join(written)} to {args.out}")

@@ -92,7 +92,7 @@ class KatarestoreApp(App[int]):
     @on(TargetResolved)
     def target_resolved(self, message: TargetResolved) -> None:
         if message.error or not message.dsn:
-            self.target_label = f"[$error]Target  unavailable: {_escape(message.error or '?')}[/]"
+            self.target_label = f"[$text-error]Target  unavailable: {_escape(message.error or '?')}[/]"
             self.notify(message.error or "no target database", title="No target", severity="error")
             return
         self.dsn = message.dsn

@@ -19,10 +19,12 @@ from katarestore_tui.backup.reader import backend_warning
 from katarestore_tui.db import maintenance
 from katarestore_tui.db.schema import Schema, read_schema
 from katarestore_tui.engine import checkpoint
-from katarestore_tui.engine.connect import FatalError, Session, connect
+from katarestore_tui.engine.connect import FatalError, Session, connect, connection_lost
 from katarestore_tui.engine.events import (
+    CANCELLED,
     DONE,
     FAILED,
+    LOADING,
     PARTIAL,
     SKIPPED,
     EventSink,
@@ -34,7 +36,7 @@ from katarestore_tui.engine.events import (
     ignore_events,
 )
 from katarestore_tui.engine.fkcheck import quarantine_orphans
-from katarestore_tui.engine.loader import Cancelled
+from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS, Cancelled
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
@@ -242,10 +244,11 @@ class _Run:
                     self._after_load(quarantine)
             else:
                 self._load_all(quarantine)
-                self._after_load(quarantine)
+                self._reconnecting(lambda: self._after_load(quarantine), quarantine)
             failed_any = any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
-            checkpoint.forget_run(self.conn, self.options.schema, self.run_id)
+            self._reconnecting(
+                lambda: checkpoint.forget_run(self.conn, self.options.schema, self.run_id), quarantine)
         except Cancelled:
             status, code = "cancelled", EXIT_FATAL
             error = f"cancelled; continue with: katarestore restore --resume {self.run_id}"
@@ -363,6 +366,27 @@ class _Run:
         self._opened.append(self.conn)
         checkpoint.lock_run(self.conn, self.run_id)
 
+    def _reconnecting(self, step, quarantine: QuarantineWriter) -> None:
+        """Run a set-based step after the load; if the connection drops, redo it on a new one.
+
+        Each table's FK check commits with its checkpoint's `fk_moved`, so the quarantine is
+        first trimmed to what committed; sequences and the cleanup are idempotent.
+        """
+        for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
+            try:
+                step()
+                return
+            except psycopg.OperationalError as exc:
+                if (self.options.single_transaction or attempt == MAX_BATCH_ATTEMPTS
+                        or not connection_lost(exc, self.conn)):
+                    raise
+                self.warn("connection lost after the load; reconnecting to finish")
+                self.conn.close()
+                self._live_conn()
+                committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
+                for name, state in committed.items():
+                    quarantine.forget(name, _first_fk_entries(state.fk_moved))
+
     def _after_load(self, quarantine: QuarantineWriter) -> None:
         self._live_conn()
         loaded_tables = [t.table for t in self.plan.tables]
@@ -398,6 +422,9 @@ class _Run:
 
     def _finish(self, status: str, code: int, error: str | None) -> RestoreResult:
         seconds = time.monotonic() - self.began
+        for stats in self.stats.values():  # stopped part-way: not "loading" in the run log
+            if stats.state == LOADING:
+                stats.state = CANCELLED
         self._write_log(status, error, code)
         result = RestoreResult(self.run_id, status, code, seconds, self.options.backup, self.plan,
                                dict(self.stats), self.warnings, error, self.fk_mode)

@@ -48,7 +48,8 @@ def run_tables(
 
     def load(job: TableJob, conn: psycopg.Connection | None) -> TableStats:
         own = conn is None  # a connection of this job alone (--jobs > 1)
-        conn = conn or session.open()
+        if conn is None:  # waits out a blip like a reconnect does
+            conn = session.reopen(lambda m: sink(Warning(m, job.plan.table)))
         opened = [conn] if own else []  # closed when the table is done
 
         def reconnect() -> psycopg.Connection:

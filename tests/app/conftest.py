@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
 from textual.pilot import Pilot
 
 from katarestore_tui.app.app import KatarestoreApp
@@ -47,10 +48,31 @@ def target(db_dsn: str, tmp_path: Path) -> Target:
     return found
 
 
+class TableLock:
+    """Holds an exclusive lock on one table so a restore waits there, however fast the machine.
+
+    Tests cancel a run while it waits, then `release()`: the loader stops at the next batch
+    boundary, leaving some tables loaded and some not, every time.
+    """
+
+    def __init__(self, dsn: str, table: str) -> None:
+        self.conn = psycopg.connect(dsn)
+        self.conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+
+    def release(self) -> None:
+        if not self.conn.closed:
+            self.conn.rollback()
+            self.conn.close()
+
+
+BLOCKED_TABLE = "lesson_progress"  # loaded fifth of six
+
+
 @pytest.fixture
-def big_target(db_dsn: str, tmp_path: Path) -> Target:
-    """A backup big enough that a restore with small batches is still running when cancelled."""
-    return make_target(db_dsn, tmp_path / "kata_json", rows=100_000)
+def lock(target: Target) -> Iterator[TableLock]:
+    held = TableLock(target.dsn, BLOCKED_TABLE)
+    yield held
+    held.release()
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from katarestore_tui.app.app import KatarestoreApp
 from katarestore_tui.app.preferences import Preferences, load_preferences
 from katarestore_tui.locations import preferences_file
-from tests.app.conftest import Target, run, screen_named, wait_for
+from tests.app.conftest import TableLock, Target, run, screen_named, wait_for
 
 FAKE_DSN = "postgresql://katacore:s3cret@db.internal:5432/katacore"
 
@@ -70,12 +70,11 @@ def test_damaged_preferences_fall_back_to_defaults():
     assert load_preferences() == Preferences()
 
 
-def test_quit_while_restoring_asks_first(big_target: Target):
+def test_quit_while_restoring_asks_first(target: Target, lock: TableLock):
     async def scenario():
-        app = big_target.app()
+        app = target.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_for(pilot, lambda: app.screen.query("BackupTable") and app.dsn)
-            app.screen.query_one("#batch-size").value = "20"
+            await wait_for(pilot, lambda: app.screen.query_one("BackupTable").row_count and app.dsn)
             await pilot.press("p")
             await wait_for(pilot, lambda: screen_named(app, "PlanScreen"))
             await pilot.press("s")
@@ -87,6 +86,7 @@ def test_quit_while_restoring_asks_first(big_target: Target):
             await pilot.press("ctrl+q")
             await wait_for(pilot, lambda: screen_named(app, "ConfirmScreen"))
             await pilot.press("y")
+            lock.release()
             await wait_for(pilot, lambda: not app.is_running)
         app.stop_runs(wait=True)
         assert app.return_code == 3

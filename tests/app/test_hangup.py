@@ -12,7 +12,7 @@ import termios
 import time
 
 from katarestore_tui.history.runs import is_resumable, list_runs
-from tests.app.conftest import Target
+from tests.app.conftest import TableLock, Target
 
 
 def read_until(fd: int, needle: bytes, timeout: float = 30.0) -> bytes:
@@ -41,24 +41,25 @@ def wait_exit(pid: int, timeout: float) -> int | None:
     return None
 
 
-def test_closing_the_terminal_cancels_the_restore_and_exits(big_target: Target):
+def test_closing_the_terminal_cancels_the_restore_and_exits(target: Target, lock: TableLock):
     pid, fd = pty.fork()
     if pid == 0:  # the child: the app on a real (pseudo) terminal
         os.environ["TERM"] = "xterm-256color"
-        os.execv(sys.executable, [sys.executable, "-m", "katarestore_tui", "--dsn", big_target.dsn,
-                                  "--backup-root", str(big_target.root)])
+        os.execv(sys.executable, [sys.executable, "-m", "katarestore_tui", "--dsn", target.dsn,
+                                  "--backup-root", str(target.root)])
     code = None
     try:
         fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         read_until(fd, b"Restore options")
         time.sleep(1.0)  # the backups and the target are found in workers
-        os.write(fd, b"20")  # batch size field is not focused: these keys do nothing harmful
         os.write(fd, b"p")
         read_until(fd, b"Start restore")
         os.write(fd, b"s")
-        read_until(fd, b"loading")
+        read_until(fd, b"lesson_progress loading")  # waiting on the locked table
         os.close(fd)  # the terminal is gone: the kernel sends SIGHUP
         fd = -1
+        time.sleep(0.5)
+        lock.release()  # the batch in flight commits, then the loader sees the cancel
         code = wait_exit(pid, timeout=60)
         assert code is not None, "the app kept running after its terminal was closed"
     finally:

@@ -10,7 +10,7 @@ from katarestore_tui.app.widgets.picker.backup_table import BackupTable
 from katarestore_tui.app.widgets.restore.summary import RunSummary
 from katarestore_tui.app.widgets.restore.table_pane import TablePane
 from katarestore_tui.history.runs import is_resumable, read_run
-from tests.app.conftest import Target, run, screen_named, wait_for
+from tests.app.conftest import BLOCKED_TABLE, TableLock, Target, run, screen_named, wait_for
 
 
 async def open_plan(app, pilot, batch_size: str | None = None, clean: bool = False) -> None:
@@ -46,7 +46,7 @@ def test_restore_panes_reach_the_final_counts(target: Target):
             assert set(states.values()) == {"partial"}
             assert all(pane.has_class("-partial") for pane in screen.query(TablePane))
             summary = screen.query_one(RunSummary)
-            assert summary.display
+            assert screen.query_one("#summary-box").display
             text = str(summary.render())
             assert screen.finished.run_id in text and "failed" in text
             assert not app.restore_running()
@@ -59,24 +59,30 @@ def test_restore_panes_reach_the_final_counts(target: Target):
     assert loaded == target.demo.expected["users"]["loaded"]
 
 
-def test_cancel_mid_run_leaves_a_resumable_run_that_resumes(big_target: Target):
+def blocked(screen) -> bool:
+    """The loader waits on the locked table: every table before it is finished."""
+    stats = screen.stats.get(BLOCKED_TABLE)
+    return stats is not None and stats.state == "loading"
+
+
+def test_cancel_mid_run_leaves_a_resumable_run_that_resumes(target: Target, lock: TableLock):
     async def scenario():
-        app = big_target.app()
+        app = target.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await open_plan(app, pilot, batch_size="20")
             await pilot.press("s")
             await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
             screen = app.screen
-            await wait_for(pilot, lambda: any(s.records for s in screen.stats.values()),
-                           what="the first progress")
+            await wait_for(pilot, lambda: blocked(screen), what="the locked table")
             await pilot.press("c")
             await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             await pilot.press("y")
+            lock.release()
             await wait_for(pilot, lambda: screen.finished is not None, what="the cancel")
             assert screen.finished.status == "cancelled", (screen.finished.status, screen.finished.error)
             run_id = screen.finished.run_id
             done = sum(s.records for s in screen.stats.values())
-            total = sum(big_target.demo.rows_per_table.values())
+            total = sum(target.demo.rows_per_table.values())
             assert 0 < done < total
             assert is_resumable(read_run(run_id))
 
@@ -89,12 +95,14 @@ def test_cancel_mid_run_leaves_a_resumable_run_that_resumes(big_target: Target):
             await wait_for(pilot, lambda: screen_named(app, "RestoreScreen") and app.screen is not screen)
             resumed = app.screen
             assert resumed.options.resume == run_id
-            await wait_for(pilot, lambda: resumed.finished is not None, timeout=120, what="the resume")
+            await wait_for(pilot, lambda: resumed.finished is not None, what="the resume")
             assert resumed.finished.status == "partial", resumed.finished.error
             assert resumed.finished.run_id == run_id
             counts = {name: {k: getattr(s, k) for k in ("records", "loaded", "duplicates", "failed")}
                       for name, s in resumed.finished.tables.items()}
-            assert counts == big_target.demo.expected  # no record loaded twice, none lost
+            assert counts == target.demo.expected  # no record loaded twice, none lost
+            earlier = resumed.panes["users"].stats  # finished before the cancel: shown at once
+            assert earlier.state == "partial" and earlier.records == target.demo.expected["users"]["records"]
 
     run(scenario)
 
@@ -129,21 +137,22 @@ def test_clean_first_asks_for_the_schema_name(target: Target):
         assert conn.execute("SELECT count(*) FROM users WHERE email = 'stale@example.org'").fetchone()[0] == 0
 
 
-def test_a_lost_terminal_cancels_the_restore_and_exits(big_target: Target):
+def test_a_lost_terminal_cancels_the_restore_and_exits(target: Target, lock: TableLock):
     async def scenario():
-        app = big_target.app()
+        app = target.app()
         async with app.run_test(size=(80, 24)) as pilot:
             await open_plan(app, pilot, batch_size="20")
             await pilot.press("s")
             await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
             screen = app.screen
-            await wait_for(pilot, lambda: any(s.records for s in screen.stats.values()))
+            await wait_for(pilot, lambda: blocked(screen), what="the locked table")
             app.hang_up()  # what run_app's SIGHUP handler calls
+            lock.release()
             await wait_for(pilot, lambda: not app.is_running, what="the exit")
         app.stop_runs(wait=True)
         assert app.return_code == 3
         assert not app.restore_running()
-        runs = [r for r in (read_run(screen.run_id),)]
-        assert runs[0]["status"] == "cancelled" and is_resumable(runs[0])
+        logged = read_run(screen.run_id)
+        assert logged["status"] == "cancelled" and is_resumable(logged)
 
     run(scenario)

@@ -159,6 +159,10 @@ def test_server_that_does_not_come_back_stops_resumable_then_resume_completes(
     assert f"resumable: katarestore restore --resume {result.run_id}" in result.error
     run = read_run(result.run_id)
     assert run["status"] == "failed" and is_resumable(run)
+    # the log says what is in: events finished, items stopped part-way at its last commit
+    assert run["tables"]["events"]["state"] == "done"
+    assert run["tables"]["items"]["state"] == "cancelled"
+    assert run["tables"]["items"]["records"] == progress(db, "items")
     assert_balanced(result)
 
     # later, the server is reachable again (here: directly): the resume finishes the job
@@ -176,7 +180,8 @@ def test_single_transaction_lost_connection_loads_nothing_then_resume_completes(
         options(target, backup, batch_size=200, single_transaction=True), backup.parent)
     wait_until(lambda: db.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'katarestore'"
-        " AND query ILIKE 'COPY%%items%%'").fetchone()[0] or not worker.is_alive(),
+        " AND datname = current_database() AND query ILIKE 'COPY%%items%%'"
+    ).fetchone()[0] or not worker.is_alive(),
         what="the load of items")
     assert terminate_backends(db, dbname(target)) >= 1
     worker.join(timeout=60)
@@ -191,3 +196,34 @@ def test_single_transaction_lost_connection_loads_nothing_then_resume_completes(
     assert again.exit_code == EXIT_PARTIAL, again.error
     assert_exact(db, again)
     assert again.exit_code != EXIT_OK
+
+
+@pytest.mark.parametrize("phase", ["foreign keys", "sequences"])
+def test_connection_lost_after_the_load_is_redone_on_a_new_one(phase, db, db_dsn, tmp_path):
+    """The set-based steps after the load (FK check, sequences, cleanup) survive a drop too,
+    and the FK check's quarantine stays exact (each orphan once)."""
+    from katarestore_tui.engine.events import Phase
+    from tests.helpers import write_backup
+
+    db.execute("CREATE TABLE parent (id serial PRIMARY KEY)")
+    db.execute("CREATE TABLE child (id serial PRIMARY KEY, parent_id int REFERENCES parent)")
+    children = [{"id": i, "parentId": i % 60 + 1} for i in range(1, 601)]
+    orphans = sorted(c["id"] for c in children if c["parentId"] > 50)
+    backup = write_backup(tmp_path, {"parent.json": [{"id": i} for i in range(1, 51)],
+                                     "child.json": children})
+    cut = []
+
+    def sink(event):
+        if isinstance(event, Phase) and event.name == phase and not cut:
+            cut.append(terminate_backends(db, dbname(db_dsn)))
+
+    result = run_restore(options(db_dsn, backup), tmp_path, sink)
+    assert cut == [1]
+    assert result.exit_code == EXIT_PARTIAL, result.error
+    assert_balanced(result)
+    child = result.tables["child"]
+    assert (child.loaded, child.failed) == (600 - len(orphans), len(orphans))
+    assert sorted(e["record"]["id"] for e in read_quarantine(result.run_id, "child")) == orphans
+    assert db.execute("SELECT count(*) FROM child").fetchone()[0] == 600 - len(orphans)
+    assert db.execute("SELECT nextval('child_id_seq')").fetchone()[0] == 601  # sequences moved
+    assert db.execute("SELECT to_regclass('_katarestore_progress')").fetchone()[0] is None

@@ -167,6 +167,7 @@ def test_cancel_mid_run_is_resumable_and_resume_is_exact(backup, target, db):
         (signal.SIGTERM, False),  # `kill PID`, systemd, docker stop
         (signal.SIGHUP, True),  # the SSH session dropped: the whole job gets a hang-up
     ],
+    ids=["SIGINT-to-the-group", "SIGTERM", "SIGHUP-to-the-group"],
 )
 def test_signal_stops_at_a_batch_boundary_and_resume_is_exact(sig, whole_group, backup, target, db):
     proc = start_cli("restore", str(backup), "--dsn", target, "--batch-size", "500", "--yes", "--json")
@@ -206,8 +207,8 @@ def test_second_ctrl_c_stops_at_once_and_the_run_stays_resumable(backup, target,
         try:
             wait_until(lambda: db.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'katarestore'"
-                " AND wait_event_type = 'Lock'").fetchone()[0] or proc.poll() is not None,
-                what="the loader waiting on the lock")
+                " AND datname = current_database() AND wait_event_type = 'Lock'"
+            ).fetchone()[0] or proc.poll() is not None, what="the loader waiting on the lock")
             os.killpg(proc.pid, signal.SIGINT)
             wait_until(lambda: any("batch boundary" in x for x in lines) or proc.poll() is not None,
                        what="the first Ctrl-C to be acknowledged")

@@ -44,7 +44,7 @@ class PlanScreen(KataScreen):
     def headline(self) -> str:
         o, plan = self.options, self.plan
         total = sum(t.file.size for t in plan.tables)
-        clean = "[b $error]clean first: tables are emptied[/]" if o.clean else "clean first: no"
+        clean = "[b $text-error]clean first: tables are emptied[/]" if o.clean else "clean first: no"
         return (
             f"[b]{plan.backup.name}[/b] → [b]{plan.schema.name}[/b] on {escape(redact_dsn(o.dsn))}\n"
             f"{len(plan.tables)} tables, {fmt.size(total)} · batch {o.batch_size:,} · "

@@ -69,20 +69,22 @@ class RestoreScreen(KataScreen):
         self.panes: dict[str, TablePane] = {}
         self.pending: dict[str, TableStats] = {}
         self.phase = ""
+        self.warnings: list[str] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield OverallProgress(id="overall")
         yield VerticalScroll(id="panes")
         yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000, min_width=20)
-        yield RunSummary(id="summary")
+        with VerticalScroll(id="summary-box"):
+            yield RunSummary(id="summary")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#panes").border_title = "Tables"
         self.query_one("#log").border_title = "Log"
-        self.query_one("#summary").border_title = "Summary"
-        self.query_one("#summary").display = False
+        self.query_one("#summary-box").border_title = "Summary"
+        self.query_one("#summary-box").display = False
         self.set_interval(REFRESH_SECONDS, self.refresh_progress)
         if self.autostart:
             self.begin()
@@ -130,6 +132,7 @@ class RestoreScreen(KataScreen):
             if stats.error:
                 self.log_line(f"{stats.table}: {stats.error}", at=event.at, style="error")
         elif isinstance(event, Warning):
+            self.warnings.append(event.message)
             self.log_line(f"warning: {event.message}", at=event.at, style="warning")
         elif isinstance(event, Phase):
             self.phase = event.name  # the detail goes to the log: the overall line stays short
@@ -175,7 +178,7 @@ class RestoreScreen(KataScreen):
         self.add_class("-finished")
         self.log_line(f"run {event.status} in {fmt.duration(event.seconds)}", at=event.at)
         summary = self.query_one(RunSummary)
-        summary.show_finished(event)
+        summary.show_finished(event, self.warnings)
         self.show_summary(True)
         self.refresh_bindings()
 
@@ -248,10 +251,10 @@ class RestoreScreen(KataScreen):
             self.app.push_screen(FailuresScreen(self.finished.run_id))
 
     def action_toggle_log(self) -> None:
-        self.show_summary(not self.query_one(RunSummary).display)
+        self.show_summary(not self.query_one("#summary-box").display)
 
     def show_summary(self, summary: bool) -> None:
-        self.query_one(RunSummary).display = summary
+        self.query_one("#summary-box").display = summary
         self.query_one(RichLog).display = not summary
 
     def worker_failed(self, worker: Worker) -> None:

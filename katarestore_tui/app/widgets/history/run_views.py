@@ -72,7 +72,7 @@ class RunDetail(Vertical):
             return
         options = run.get("options") or {}
         status = run.get("status", "?")
-        resumable = " · [b $warning]resumable: press r[/]" if is_resumable(run) else ""
+        resumable = " · [b $text-warning]resumable: press r[/]" if is_resumable(run) else ""
         lines = [
             f"[b]{escape(status)}[/b]{resumable} · started {escape(started(run))}"
             f" · took {fmt.duration(run.get('seconds'))}",
@@ -85,7 +85,7 @@ class RunDetail(Vertical):
             f"[b]Files[/b]   {escape(fmt.short_path(run_folder(run)))} (run.json, failed/)",
         ]
         if run.get("error"):
-            lines.append(f"[$error]{escape(run['error'])}[/]")
+            lines.append(f"[$text-error]{escape(run['error'])}[/]")
         info.update("\n".join(lines))
         for name, stats in (run.get("tables") or {}).items():
             tables.add_row(name, stats.get("state", "?"), fmt.count(stats.get("records")),

@@ -52,12 +52,13 @@ class MappingView(Static):
         if same:
             lines.append(f"[b]Same name[/b] ({len(same)}): " + escape(", ".join(same)))
         if table.ignored_keys:
-            lines.append("[b $warning]Ignored keys[/] (no column): " + escape(", ".join(table.ignored_keys)))
+            ignored = escape(", ".join(table.ignored_keys))
+            lines.append(f"[b $text-warning]Ignored keys[/] (no column): {ignored}")
         if table.unfilled_columns:
-            lines.append("[b $error]NOT NULL columns with no key[/] (those records fail): "
+            lines.append("[b $text-error]NOT NULL columns with no key[/] (those records fail): "
                          + escape(", ".join(table.unfilled_columns)))
         if not table.key_map:
-            lines.append("[b $error]No key of the first record matches a column[/]")
+            lines.append("[b $text-error]No key of the first record matches a column[/]")
         self.update("\n".join(lines) or "no keys read")
 
 
@@ -65,7 +66,7 @@ class NotesView(Static):
     """Warnings, and every file or table that will not take part, with the reason."""
 
     def show(self, plan: Plan) -> None:
-        lines = [f"[$warning]•[/] {escape(w)}" for w in plan.warnings]
+        lines = [f"[$text-warning]•[/] {escape(w)}" for w in plan.warnings]
         if plan.files_without_table:
             names = ", ".join(f.path.name for f in plan.files_without_table)
             lines.append(f"[b]Files with no table[/b]: {escape(names)}")
@@ -74,4 +75,4 @@ class NotesView(Static):
                          f"{escape(', '.join(plan.tables_without_file))}")
         if plan.excluded:
             lines.append(f"[b]Excluded[/b]: {escape(', '.join(plan.excluded))}")
-        self.update("\n".join(lines) or "[$success]No warnings: every file matches a table.[/]")
+        self.update("\n".join(lines) or "[$text-success]No warnings: every file matches a table.[/]")

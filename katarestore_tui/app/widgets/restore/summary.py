@@ -1,4 +1,4 @@
-"""What the operator needs when the run ends: totals, speed, and where the files are."""
+"""What the operator needs when the run ends: totals, speed, where the files are, what next."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from textual.widgets import Static
 from katarestore_tui.app import format as fmt
 from katarestore_tui.engine.events import RunFinished
 
-NBSP = "\u00a0"  # keeps a count and its word on one line when the summary wraps
 STATUS_STYLE = {
-    "completed": "$success", "partial": "$warning", "cancelled": "$warning", "failed": "$error",
+    "completed": "$text-success",
+    "partial": "$text-warning",
+    "cancelled": "$text-warning",
+    "failed": "$text-error",
 }
 STATUS_TEXT = {
     "completed": "Completed: every record loaded or counted as a duplicate",
@@ -20,33 +22,38 @@ STATUS_TEXT = {
     "cancelled": "Cancelled: stopped at a batch boundary, the run is resumable",
     "failed": "Failed",
 }
+MAX_WARNINGS = 8
 
 
 class RunSummary(Static):
-    def show_finished(self, done: RunFinished) -> None:
+    def show_finished(self, done: RunFinished, warnings: list[str] | None = None) -> None:
         totals = {k: sum(getattr(s, k) for s in done.tables.values())
                   for k in ("records", "loaded", "duplicates", "failed")}
-        style = STATUS_STYLE.get(done.status, "$error")
+        style = STATUS_STYLE.get(done.status, "$text-error")
         lines = [
             f"[b {style}]{STATUS_TEXT.get(done.status, done.status)}[/]",
-            " · ".join([
-                f"{fmt.count(totals['records'])}{NBSP}records in {fmt.duration(done.seconds)} "
-                f"({fmt.rate(totals['records'], done.seconds).replace(' ', NBSP)})",
-                f"{fmt.count(totals['loaded'])}{NBSP}loaded",
-                f"{fmt.count(totals['duplicates'])}{NBSP}dup",
-                f"{fmt.count(totals['failed'])}{NBSP}failed",
-            ]),
+            f"{fmt.count(totals['records'])} records in {fmt.duration(done.seconds)} "
+            f"({fmt.rate(totals['records'], done.seconds)})",
+            f"{fmt.count(totals['loaded'])} loaded · {fmt.plural(totals['duplicates'], 'duplicate')} · "
+            f"{fmt.count(totals['failed'])} failed",
             f"[b]Run log[/b]     {escape(fmt.short_path(Path(done.run_dir) / 'run.json'))}",
         ]
         if totals["failed"]:
-            lines.append(f"[b]Quarantine[/b]  {escape(fmt.short_path(done.quarantine_dir))}  "
-                         f"([b]f[/b]: open)")
+            lines.append(f"[b]Quarantine[/b]  {escape(fmt.short_path(done.quarantine_dir))}")
         if done.status in ("cancelled", "failed"):
             lines.append(f"[b]Resume[/b]      katarestore restore --resume {escape(done.run_id)}  "
                          "(or [b]h[/b] History, then [b]r[/b])")
         if done.error and done.status != "cancelled":
-            lines.append(f"[$error]{escape(done.error)}[/]")
+            lines.append(f"[$text-error]{escape(done.error)}[/]")
+        if totals["failed"]:
+            lines.append("[dim]Next: [b]f[/b] shows each failed record whole with the database's "
+                         "error; fix the cause, then [b]r[/b] there loads them again.[/]")
+        if warnings:
+            lines.append(f"[b]Warnings[/b] ({len(warnings)})")
+            lines += [f"  [$text-warning]•[/] {escape(w)}" for w in warnings[:MAX_WARNINGS]]
+            if len(warnings) > MAX_WARNINGS:
+                lines.append(f"  … {len(warnings) - MAX_WARNINGS} more in the log ([b]l[/b])")
         self.update("\n".join(lines))
 
     def show_error(self, error: str) -> None:
-        self.update(f"[b $error]Not started[/]\n{escape(error)}")
+        self.update(f"[b $text-error]Not started[/]\n{escape(error)}")

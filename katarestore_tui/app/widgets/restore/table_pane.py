@@ -29,7 +29,7 @@ def counts_line(stats: TableStats) -> str:
     parts = [f"{fmt.count(stats.records)} records", f"{fmt.count(stats.loaded)} loaded"]
     parts.append(f"{fmt.count(stats.duplicates)} dup")
     failed = f"{fmt.count(stats.failed)} failed"
-    parts.append(f"[b $error]{failed}[/]" if stats.failed else failed)
+    parts.append(f"[b $text-error]{failed}[/]" if stats.failed else failed)
     parts.append(fmt.rate(stats.records, stats.seconds))
     return " · ".join(parts)
 
@@ -78,5 +78,5 @@ class TablePane(Vertical):
         self.query_one(".pane-time", Label).update(time_text(stats))
         counts = counts_line(stats)
         if stats.error:
-            counts += f"\n[$error]{escape(stats.error)}[/]"
+            counts += f"\n[$text-error]{escape(stats.error)}[/]"
         self.query_one(".pane-counts", Label).update(counts)
