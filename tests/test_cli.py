@@ -101,7 +101,7 @@ def test_tables_and_exclude_select_a_subset(setup, capsys, db):
     dsn, root = setup
     code, summary = run_json(capsys, ["restore", "--dsn", dsn, "--backup-root", str(root),
                                       "--tables", "authors", "--json"])
-    assert list(summary["tables"]) == ["authors"]
+    assert list(summary["tables"]) == ["authors"] and code == 1
     code, summary = run_json(capsys, ["restore", "--dsn", dsn, "--backup-root", str(root),
                                       "--exclude", "authors", "--json"])
-    assert list(summary["tables"]) == ["books"]
+    assert list(summary["tables"]) == ["books"] and code == 0

@@ -186,7 +186,12 @@ class BatchWriter:
 
     def _quarantine(self, index: int, exc: psycopg.Error, result: BatchResult) -> None:
         record = self.fetch(index)
-        self.quarantine.add(self.table.name, self.file_name, index, record, Failure.of(exc))
+        failure = Failure.of(exc)
+        # an error raised in the staging table names it: the operator knows the real table
+        stage, real = self.staged.stage, self.table.name
+        failure.message = failure.message.replace(stage, real)
+        failure.detail = failure.detail.replace(stage, real) if failure.detail else failure.detail
+        self.quarantine.add(self.table.name, self.file_name, index, record, failure)
         result.failed += 1
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
@@ -31,6 +31,7 @@ from katarestore_tui.engine.events import (
     Phase,
     RunFinished,
     RunStarted,
+    TableFinished,
     TableStats,
     Warning,
     ignore_events,
@@ -396,6 +397,8 @@ class _Run:
                                        None if self.options.single_transaction else self.run_id)
             if moved:
                 self.warn(f"{moved:,} rows referenced missing parents and were quarantined")
+                for stats in self.stats.values():  # the final counts, for panes and logs
+                    self.sink(TableFinished(replace(stats)))
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
         for line in maintenance.reset_sequences(self.conn, self.schema, loaded_tables):
             self.sink(Phase("sequences", line))

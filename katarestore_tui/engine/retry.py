@@ -7,6 +7,7 @@ the rest stay, with the error of this attempt. The run's counts stay exact.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from katarestore_tui.db.convert import ConversionError
@@ -33,7 +34,9 @@ class RetryResult:
 
 
 def retry_run(run_id: str, dsn: str, table: str | None = None,
-              cancel: threading.Event | None = None) -> RetryResult:
+              cancel: threading.Event | None = None,
+              select: Callable[[dict], bool] | None = None) -> RetryResult:
+    """Retry the run's quarantined records (of `table`, and only those `select` accepts)."""
     run = read_run(run_id)
     options = run.get("options", {})
     schema_name = options.get("schema", "public")
@@ -55,7 +58,7 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
             entries = list(read_entries(path))  # a quarantine is small next to its table
             if not entries:
                 continue
-            counts = _retry_table(conn, schema_name, schema.tables[name], entries, writer)
+            counts = _retry_table(conn, schema_name, schema.tables[name], entries, writer, select)
             result.tables[name] = counts
             stats = run["tables"].get(name, {})
             stats["loaded"] = stats.get("loaded", 0) + counts["loaded"]
@@ -84,7 +87,10 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
     return result
 
 
-def _retry_table(conn, schema_name, table, entries: list[dict], writer: QuarantineWriter) -> dict:
+def _retry_table(conn, schema_name, table, everything: list[dict], writer: QuarantineWriter,
+                 select: Callable[[dict], bool] | None = None) -> dict:
+    entries = [e for e in everything if select is None or select(e)]
+    untouched = [e for e in everything if select is not None and not select(e)]
     encoder = RecordEncoder(table)
     failures: list[tuple[int, object]] = []
 
@@ -125,5 +131,5 @@ def _retry_table(conn, schema_name, table, entries: list[dict], writer: Quaranti
                      column=failure.column)
         keep.append(entry)
     totals["still_failed"] = len(keep)
-    writer.replace(table.name, keep)
+    writer.replace(table.name, untouched + keep)
     return totals

@@ -263,3 +263,32 @@ def test_duplicate_and_bad_record_in_the_same_batch(target, db, tmp_path: Path):
     result = run_restore(options(target, backup), tmp_path)
     a = result.tables["authors"]
     assert (a.records, a.loaded, a.duplicates, a.failed) == (6, 4, 1, 1), result.error
+
+
+def test_errors_on_the_staged_path_name_the_real_table(target, db, tmp_path: Path):
+    db.execute("INSERT INTO authors VALUES (1, 'old', NULL)")  # forces the upsert path
+    authors = [*AUTHORS, {"id": 7, "name": None, "born": None}]
+    backup = write_backup(tmp_path, {"authors.json": authors})
+    result = run_restore(options(target, backup), tmp_path)
+    (bad,) = failures(result.run_id, "authors")
+    assert bad["sqlstate"] == "23502"
+    assert "_katarestore_stage" not in bad["message"] and '"authors"' in bad["message"]
+
+
+def test_retry_of_selected_records_only(target, db, tmp_path: Path):
+    from katarestore_tui.engine.retry import retry_run
+
+    authors = [*AUTHORS, {"id": 6, "name": "x" * 11, "born": None},
+               {"id": 7, "name": "y" * 12, "born": None}]
+    backup = write_backup(tmp_path, {"authors.json": authors})
+    result = run_restore(options(target, backup), tmp_path)
+    assert result.tables["authors"].failed == 2
+    db.execute("ALTER TABLE authors ALTER COLUMN name TYPE varchar(20)")
+    retried = retry_run(result.run_id, target, select=lambda e: e["record"]["id"] == 6)
+    assert retried.tables["authors"]["loaded"] == 1
+    (left,) = failures(result.run_id, "authors")
+    assert left["record"]["id"] == 7  # not selected: kept as it was
+    from katarestore_tui.history.runs import read_run
+
+    run = read_run(result.run_id)["tables"]["authors"]
+    assert (run["loaded"], run["failed"]) == (6, 1)
