@@ -112,6 +112,19 @@ async def drive(dsn: str, root: Path, backup: str, out: Path) -> list[str]:
         await wait_for(pilot, lambda: on("FailuresScreen") and app.screen.entries)
         await pilot.pause(0.3)
         shot("failures-light")
+        app.theme = "textual-dark"
+        await pilot.press("escape", "escape", "escape")
+        await pilot.pause(0.2)
+        from katarestore_tui.app.screens.benchmark import BenchmarkScreen
+
+        bench = BenchmarkScreen(root, dsn, limit_rows=3_000)
+        await app.push_screen(bench)
+        await pilot.pause(0.5)
+        for _ in range(2):  # two runs, so the history and its trend have something to show
+            bench.action_run()
+            await wait_for(pilot, lambda: not bench.running)
+            await pilot.pause(0.3)
+        shot("benchmark")
     return written
 
 

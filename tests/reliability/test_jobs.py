@@ -58,8 +58,8 @@ class Timeline:
         with self.lock:
             if isinstance(event, TableStarted):
                 self.started[event.table] = event.at
-            elif isinstance(event, TableFinished):
-                self.finished[event.stats.table] = event.at
+            elif isinstance(event, TableFinished):  # the first: counts may be re-sent later
+                self.finished.setdefault(event.stats.table, event.at)
 
     def most_at_once(self) -> int:
         moments = sorted(self.started.values())

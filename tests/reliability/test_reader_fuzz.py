@@ -157,6 +157,9 @@ def test_restore_of_a_broken_file_reports_and_balances(target, db, data, rows, s
     entries = list(read_quarantine(result.run_id, "thing"))
     assert len(entries) == thing.failed
     assert all(e["index"] is not None and e["message"] for e in entries)
+    for e in entries:  # a broken line of a .jsonl: its table, record index and byte offset
+        if e["message"].startswith("invalid JSON"):
+            assert e["table"] == "thing" and "byte" in e["message"], e
     if isinstance(fault, BackupFormatError):
         assert thing.error is not None and thing.state in ("partial", "failed")
         assert f"thing{suffix}" in thing.error and "byte" in thing.error

@@ -255,6 +255,8 @@ def test_resume_keeps_the_original_table_selection(backup, target, db):
     first = run_restore(options(target, backup, batch_size=500, tables=["items"]), backup.parent,
                         sink=lambda e: cancel.set(), cancel=cancel)
     assert first.status == "cancelled"
+    other = run_cli("restore", "--resume", first.run_id, "--dsn", target, "--tables", "events", "--yes")
+    assert other.returncode == 2 and "a resume continues the same run" in other.stderr
     summary = json.loads(run_cli("restore", "--resume", first.run_id, "--dsn", target, "--yes",
                                  "--json").stdout)
     assert summary["status"] == "completed"
