@@ -211,7 +211,7 @@ def json_text(value: object) -> str:
 # ----------------------------------------------------------------------- scalar types
 
 
-def _text(column: Column) -> Converter:
+def _text(column: Column, expected: str = "text") -> Converter:
     """text, varchar, char, citext, name ...: strings as is, anything else as text."""
 
     def convert(v: object) -> str | None:
@@ -231,7 +231,7 @@ def _text(column: Column) -> Converter:
             return _check(str(v))
         if isinstance(v, dict | list):
             return json_text(v)
-        raise _error("text", column, v)
+        raise _error(expected, column, v)
 
     return convert
 
@@ -529,28 +529,8 @@ def _enum(column: Column) -> Converter:
 
 
 def _other(column: Column) -> Converter:
-    """uuid, inet, interval, geometric, ...: strings as is, numbers as text."""
-
-    def convert(v: object) -> str | None:
-        if type(v) is str:
-            if "\x00" in v or (not v.isascii() and _unencodable(v)):
-                raise _refuse(v)
-            return v
-        if v is None:
-            return None
-        if v is True:
-            return "true"
-        if v is False:
-            return "false"
-        if isinstance(v, int | Decimal):
-            return str(v)
-        if isinstance(v, str):
-            return _check(str(v))
-        if isinstance(v, dict | list):
-            return json_text(v)
-        raise _error("a value", column, v)
-
-    return convert
+    """uuid, inet, interval, geometric, ...: strings as is, numbers as text (as for text)."""
+    return _text(column, expected="a value")
 
 
 # ---------------------------------------------------------------------------- arrays
