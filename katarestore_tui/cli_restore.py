@@ -177,7 +177,8 @@ def demo_command(args: argparse.Namespace) -> int:
     if not args.no_tui:
         from katarestore_tui.app.app import run_app
 
-        return run_app(dsn=dsn, backup_root=root, backup=str(demo.path))
+        # the app names where its target came from: give it the operator's own choice only
+        return run_app(dsn=args.dsn, backup_root=root, backup=str(demo.path))
     ns = argparse.Namespace(
         backup=str(demo.path), dsn=dsn, backup_root=root, schema="public", batch_size=10_000,
         jobs=1, on_conflict="skip", clean=False, tables=[], exclude=[], single_transaction=False,

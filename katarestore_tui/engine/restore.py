@@ -396,7 +396,8 @@ class _Run:
             moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine,
                                        None if self.options.single_transaction else self.run_id)
             if moved:
-                self.warn(f"{moved:,} rows referenced missing parents and were quarantined")
+                rows = "row" if moved == 1 else "rows"
+                self.warn(f"{moved:,} {rows} referenced missing parents and were quarantined")
                 for stats in self.stats.values():  # the final counts, for panes and logs
                     self.sink(TableFinished(replace(stats)))
         self.sink(Phase("sequences", "moving sequences past the loaded values"))

@@ -195,7 +195,7 @@ class TcpProxy:
             except OSError:
                 return
             try:
-                upstream = socket.create_connection(self.target)
+                upstream = self._connect_upstream()
             except OSError:
                 client.close()
                 continue
@@ -207,6 +207,14 @@ class TcpProxy:
                 self._sockets += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _connect_upstream(self) -> socket.socket:
+        host, port = self.target
+        if host.startswith("/"):  # a Unix-socket server (the embedded one): same protocol
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(f"{host}/.s.PGSQL.{port}")
+            return upstream
+        return socket.create_connection(self.target)
 
     @staticmethod
     def _pipe(src: socket.socket, dst: socket.socket) -> None:

@@ -87,8 +87,11 @@ def password_dsns(dsn: str, port: int | None = None) -> dict[str, tuple[str, dic
     """The same target as a URL, as key=value, and with the password in PGPASSWORD."""
     p = conninfo_to_dict(dsn)
     host, port_ = p.get("host", "127.0.0.1"), str(port or p.get("port", 5432))
+    url = (f"postgresql://{p['user']}:{SECRET}@/{p['dbname']}?host={host}&port={port_}"
+           if host.startswith("/")  # a socket folder goes in the query, not the authority
+           else f"postgresql://{p['user']}:{SECRET}@{host}:{port_}/{p['dbname']}")
     return {
-        "url": (f"postgresql://{p['user']}:{SECRET}@{host}:{port_}/{p['dbname']}", {}),
+        "url": (url, {}),
         "key=value": (make_conninfo(**{**p, "port": port_, "password": SECRET}), {}),
         "PGPASSWORD": (make_conninfo(**{**p, "port": port_}), {"PGPASSWORD": SECRET}),
     }
