@@ -452,9 +452,21 @@ def _uri(info: _Postmaster, database: str) -> str:
     )
 
 
+def _connect_when_ready(admin_dsn: str, seconds: float = 10.0) -> psycopg.Connection:
+    """Connect, allowing a just-(re)started server a moment before it accepts connections."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _ensure_database(admin_dsn: str, database: str, pgdata: Path) -> None:
     try:
-        with psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10) as conn:
+        with _connect_when_ready(admin_dsn) as conn:
             found = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
             ).fetchone()

@@ -162,7 +162,9 @@ def test_server_that_does_not_come_back_stops_resumable_then_resume_completes(
     # the log says what is in: events finished, items stopped part-way at its last commit
     assert run["tables"]["events"]["state"] == "done"
     assert run["tables"]["items"]["state"] == "cancelled"
-    assert run["tables"]["items"]["records"] == progress(db, "items")
+    # the log has every batch it saw commit; the one in flight when the line died may have
+    # committed unseen, which the database's own checkpoint (what --resume reads) knows
+    assert progress(db, "items") - 200 <= run["tables"]["items"]["records"] <= progress(db, "items")
     assert_balanced(result)
 
     # later, the server is reachable again (here: directly): the resume finishes the job
