@@ -241,6 +241,17 @@ _NUMERIC_MAX_ADJUSTED = 131072
 _NUMERIC_MIN_ADJUSTED = -16384
 
 
+def _rare_number(v: object, column: Column) -> str:
+    """The shapes a number column seldom sees: int and str subclasses; bool is refused."""
+    if isinstance(v, bool):
+        raise _error("a number", column, v)
+    if isinstance(v, int):
+        return str(int(v))
+    if isinstance(v, str):
+        return _check(str(v))
+    raise _error("a number", column, v)
+
+
 def _integer(column: Column) -> Converter:
     """int2, int4, int8, oid: exact integers, never through a float."""
 
@@ -258,13 +269,7 @@ def _integer(column: Column) -> Converter:
             if v == v.to_integral_value():
                 return str(int(v))
             return format(v, "f")  # 1.5: the server says why it is not an integer
-        if isinstance(v, bool):
-            raise _error("a number", column, v)
-        if isinstance(v, int):
-            return str(int(v))
-        if isinstance(v, str):
-            return _check(str(v))
-        raise _error("a number", column, v)
+        return _rare_number(v, column)
 
     return convert
 
@@ -288,13 +293,7 @@ def _numeric(column: Column) -> Converter:
                     raise _error("a number within numeric's range", column, v)
                 return format(v, "f")
             return str(v)  # NaN, Infinity: numeric accepts both
-        if isinstance(v, bool):
-            raise _error("a number", column, v)
-        if isinstance(v, int):
-            return str(int(v))
-        if isinstance(v, str):
-            return _check(str(v))
-        raise _error("a number", column, v)
+        return _rare_number(v, column)
 
     return convert
 
