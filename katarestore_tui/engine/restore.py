@@ -119,7 +119,7 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
         backup = resolve_backup(options.backup or None, backup_root)
     except BackupError as exc:
         raise ConfigError(str(exc)) from None
-    options.backup = str(backup.path)
+    options.backup = str(backup.path.resolve())  # a resume may start from another folder
     if options.resume:
         check_resumable(options)
     conn = connect(options.dsn)
