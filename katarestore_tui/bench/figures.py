@@ -213,16 +213,22 @@ def compare(strategies: dict[str, dict]) -> list[ComparisonRow]:
 
 # ---------------------------------------------------------------- formatting (CLI, screen)
 
+def _time_unit(value: float) -> tuple[float, str, str]:
+    """(divisor, number format, suffix) for a duration, chosen by its size."""
+    if value >= 3600:
+        return 3600, ".1f", "h"
+    if value >= 120:
+        return 60, ".1f", "min"
+    if value >= 10:
+        return 1, ".1f", "s"
+    return 1, ".2f", "s"
+
+
 def fmt_seconds(value: float | None) -> str:
     if value is None:
         return "-"
-    if value >= 3600:
-        return f"{value / 3600:.1f} h"
-    if value >= 120:
-        return f"{value / 60:.1f} min"
-    if value >= 10:
-        return f"{value:.1f} s"
-    return f"{value:.2f} s"
+    divisor, spec, suffix = _time_unit(value)
+    return f"{value / divisor:{spec}} {suffix}"
 
 
 def fmt_rate(value: float | None) -> str:
@@ -254,13 +260,8 @@ def fmt_range(low: float | None, high: float | None) -> str:
     """'0.96-2.36 s', '9.0-10.4 min', '2.6-3.0 h': both ends in the unit of the higher one."""
     if low is None or high is None or high <= low:
         return ""
-    if high >= 3600:
-        return f"{low / 3600:.1f}-{high / 3600:.1f} h"
-    if high >= 120:
-        return f"{low / 60:.1f}-{high / 60:.1f} min"
-    if high >= 10:
-        return f"{low:.1f}-{high:.1f} s"
-    return f"{low:.2f}-{high:.2f} s"
+    divisor, spec, suffix = _time_unit(high)
+    return f"{low / divisor:{spec}}-{high / divisor:{spec}} {suffix}"
 
 
 def fmt_spread(row: ComparisonRow) -> str:
