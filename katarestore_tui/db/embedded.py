@@ -62,6 +62,10 @@ class EmbeddedServerError(Exception):
     """The embedded PostgreSQL cannot be started or reached; the message says what to do."""
 
 
+class _ServerGone(Exception):
+    """The server process we were connecting to exited before it answered."""
+
+
 @dataclass(frozen=True)
 class _Account:
     """The unprivileged account the server runs as when katarestore runs as root."""
@@ -106,7 +110,13 @@ def embedded_dsn(database: str = "postgres") -> str:
             info = _postmaster(pgdata)
             if info is None or not info.alive or info.status != "ready":
                 info = _start(pgdata, bin_dir, account, info)
-            _ensure_database(_uri(info, "postgres"), database, pgdata)
+            try:
+                _ensure_database(info, database, pgdata)
+            except _ServerGone:
+                # it was dying as we looked (killed: socket closed, process not yet
+                # gone); its files are stale now, so start it afresh, once
+                info = _start(pgdata, bin_dir, account, _postmaster(pgdata))
+                _ensure_database(info, database, pgdata)
     except OSError as exc:
         raise EmbeddedServerError(
             f"cannot prepare the embedded database in {pgdata} ({exc}): set "
@@ -364,6 +374,8 @@ def _start(
     socket_dir = _socket_dir(pgdata, account)
     # a server killed without shutdown (or a reboot) leaves its pid in these files; if that
     # pid is now a zombie or another program, PostgreSQL would refuse to start
+    if stale is not None:
+        _wait_for_orphans(pgdata)
     _remove_stale_lock(pgdata / "postmaster.pid")
     _remove_stale_lock(socket_dir / f".s.PGSQL.{PORT}.lock")
     opts = f"-h '' -p {PORT} -k {shlex.quote(str(socket_dir))}"
@@ -413,6 +425,30 @@ def _postmaster(pgdata: Path) -> _Postmaster | None:
     return _Postmaster(pid, port, socket_dir, status, _is_postgres(pid))
 
 
+def _wait_for_orphans(pgdata: Path, seconds: float = 10.0) -> None:
+    """Let the children of a killed postmaster exit before a new one starts.
+
+    They notice their parent's death within moments, but while one lives it holds the
+    old shared memory and the new server refuses to start ("still in use"). Every
+    server process works in the data folder, which is how we recognise them.
+    """
+    deadline = time.monotonic() + seconds
+    while _processes_in(pgdata) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def _processes_in(pgdata: Path) -> list[int]:
+    """Live postgres processes whose working folder is `pgdata` (Linux /proc; else none)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if os.readlink(proc / "cwd") == str(pgdata) and _is_postgres(int(proc.name)):
+                found.append(int(proc.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def _remove_stale_lock(path: Path) -> None:
     """Delete a PostgreSQL lock file whose pid is not a live postgres process."""
     try:
@@ -452,21 +488,27 @@ def _uri(info: _Postmaster, database: str) -> str:
     )
 
 
-def _connect_when_ready(admin_dsn: str, seconds: float = 10.0) -> psycopg.Connection:
-    """Connect, allowing a just-(re)started server a moment before it accepts connections."""
+def _connect_when_ready(info: _Postmaster, seconds: float = 10.0) -> psycopg.Connection:
+    """Connect, allowing a just-(re)started server a moment before it accepts connections.
+
+    Raises _ServerGone as soon as the postmaster is seen to have exited, so a server
+    killed a moment ago is restarted instead of waited for.
+    """
     deadline = time.monotonic() + seconds
     while True:
         try:
-            return psycopg.connect(admin_dsn, autocommit=True, connect_timeout=10)
+            return psycopg.connect(_uri(info, "postgres"), autocommit=True, connect_timeout=10)
         except psycopg.OperationalError:
+            if not _is_postgres(info.pid):
+                raise _ServerGone from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
 
 
-def _ensure_database(admin_dsn: str, database: str, pgdata: Path) -> None:
+def _ensure_database(info: _Postmaster, database: str, pgdata: Path) -> None:
     try:
-        with _connect_when_ready(admin_dsn) as conn:
+        with _connect_when_ready(info) as conn:
             found = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
             ).fetchone()

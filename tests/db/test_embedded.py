@@ -183,18 +183,20 @@ def test_life_cycle_keeps_data_and_survives_a_crash(private_server: Path) -> Non
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
 
-    # killed without shutdown: the stale postmaster.pid must not block the next start
-    os.kill(_postmaster_pid(), signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            psycopg.connect(dsn, connect_timeout=1).close()
-        except psycopg.OperationalError:
-            break
-        time.sleep(0.1)
-    assert embedded_dsn("katarestore") == dsn
-    with psycopg.connect(dsn) as conn:
-        assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
+    # killed without shutdown: the stale postmaster.pid must not block the next start, and
+    # neither must a server caught dying (socket closed, process not yet gone); a few
+    # rounds, since that window is short
+    for _ in range(5):
+        os.kill(_postmaster_pid(), signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                psycopg.connect(dsn, connect_timeout=1).close()
+            except psycopg.OperationalError:
+                break
+        assert embedded_dsn("katarestore") == dsn
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
 
 
 def test_refuses_a_folder_that_is_not_a_database(private_server: Path) -> None:
