@@ -157,6 +157,13 @@ def check_resumable(options: RestoreOptions) -> None:
                 if previous.get("status") == "partial" else "")
         raise ConfigError(f"run {options.resume} is {previous.get('status')}: there is nothing to "
                           f"resume (resuming it would load its records a second time){hint}")
+    if changed_files := _changed_files(previous):
+        raise ConfigError(
+            f"run {options.resume} cannot be resumed: the backup changed since it started ("
+            + "; ".join(changed_files)
+            + "). A resume skips the records the run already loaded, which would now be other "
+            "records; put the original files back, or start a new run"
+        )
     before = previous.get("options") or {}
     changed = [name for name in RUN_DEFINING_OPTIONS
                if name in before and before[name] != getattr(options, name)]
@@ -166,6 +173,32 @@ def check_resumable(options: RestoreOptions) -> None:
             + ", ".join(f"{name}={before[name]!r}" for name in changed)
             + ": a resume continues the same run (leave those options out)"
         )
+
+
+def file_marks(plan: Plan) -> dict[str, dict]:
+    """Size and modification time of each table file, kept in the run log for a resume."""
+    marks = {}
+    for planned in plan.tables:
+        st = planned.file.path.stat()
+        marks[planned.file.path.name] = {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+    return marks
+
+
+def _changed_files(previous: dict) -> list[str]:
+    """What differs between the files a run started on and those in its folder now."""
+    folder = Path(previous.get("backup") or ".")
+    changes = []
+    for name, mark in (previous.get("files") or {}).items():  # older run logs have none
+        try:
+            st = (folder / name).stat()
+        except OSError:
+            changes.append(f"{name} is gone")
+            continue
+        if st.st_size != mark["bytes"]:
+            changes.append(f"{name} was {mark['bytes']:,} bytes, is {st.st_size:,}")
+        elif st.st_mtime_ns != mark["mtime_ns"]:
+            changes.append(f"{name} was modified at {time.ctime(st.st_mtime_ns / 1e9)}")
+    return changes
 
 
 def run_restore(
@@ -229,6 +262,7 @@ class _Run:
         self.fk_mode = "immediate"
         self._opened: list[psycopg.Connection] = []  # reopened after a drop; closed at the end
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        self.files = file_marks(plan)
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -418,6 +452,7 @@ class _Run:
             "seconds": round(time.monotonic() - self.began, 3),
             "fk_mode": self.fk_mode,
             "tables": {name: s.to_dict() for name, s in self.stats.items()},
+            "files": self.files,
             "totals": totals(self.stats),
             "warnings": self.warnings,
             "error": error,

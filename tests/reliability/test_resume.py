@@ -394,3 +394,32 @@ def test_ctrl_c_while_the_output_is_blocked_does_not_deadlock(db, db_dsn, tmp_pa
             proc.wait()
     assert proc.returncode == EXIT_FATAL, err[-2000:]
     assert json.loads(out)["status"] == "cancelled"
+
+
+def test_a_resume_refuses_a_backup_that_changed_since_the_run_started(db, target, tmp_path):
+    """Skipping the records already loaded is only right in the same file: a changed one is refused."""
+    backup = write_big_backup(tmp_path / "backups", 2_000, 10)
+    cancel = threading.Event()
+    first = run_restore(options(target, backup, batch_size=500, tables=["items"]), backup.parent,
+                        sink=lambda e: cancel.set(), cancel=cancel)
+    assert first.status == "cancelled"
+    items = backup / "items.json"
+    original = items.read_bytes()
+    stat = items.stat()
+    items.write_bytes(original.replace(b'"name"', b'"name" ', 1))  # a new export, one byte longer
+
+    refused = run_cli("restore", "--resume", first.run_id, "--dsn", target, "--yes")
+    assert refused.returncode == 2, refused.stderr
+    assert "the backup changed since it started" in refused.stderr
+    assert f"items.json was {stat.st_size:,} bytes, is {stat.st_size + 1:,}" in refused.stderr
+    assert is_resumable(read_run(first.run_id)), "a refused resume leaves the run as it was"
+
+    items.write_bytes(original)  # same size, but written again: the time tells
+    refused = run_cli("restore", "--resume", first.run_id, "--dsn", target, "--yes")
+    assert refused.returncode == 2 and "items.json was modified at" in refused.stderr
+
+    os.utime(items, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the original file, back in place
+    done = run_cli("restore", "--resume", first.run_id, "--dsn", target, "--yes", "--json")
+    assert done.returncode == EXIT_OK, done.stderr
+    assert json.loads(done.stdout)["tables"]["items"]["loaded"] == 2_000
+    assert_items_exact(db, 2_000)
