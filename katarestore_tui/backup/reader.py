@@ -205,7 +205,7 @@ class RecordReader:
                 # the first run starts with the array's "[", the next ones with a ","
                 if not run.startswith(opening):
                     raise _LeaveFastPath
-                records = _decode_records("[" + run[1:].decode() + "]")
+                records = _decode("[" + run[1:].decode() + "]")
                 opening = b","
                 for record in records:
                     index = self.records_read
@@ -244,7 +244,7 @@ class RecordReader:
             if index < self.skip:
                 continue
             try:
-                yield index, json.loads(text, parse_float=Decimal, parse_constant=_not_json)
+                yield index, _decode(text.decode())  # strict UTF-8: a bad byte is a bad line
             except (ValueError, UnicodeDecodeError) as exc:
                 where = "decompressed byte" if self.table_file.compressed else "byte"
                 yield index, BadRecord(index, text.decode("utf-8", "replace"),
@@ -256,8 +256,9 @@ def _not_json(name: str) -> object:
     raise ValueError(f"{name} is not a JSON value")
 
 
-# exact numbers as ijson gives them; NaN/Infinity refused, so ijson reports them as it does
-_decode_records = json.JSONDecoder(parse_float=Decimal, parse_constant=_not_json).decode
+# exact numbers as ijson gives them, NaN/Infinity refused; made once (json.loads with
+# options builds a new decoder per call, which doubled the cost of a .jsonl line)
+_decode = json.JSONDecoder(parse_float=Decimal, parse_constant=_not_json).decode
 
 
 class _LineSplitter:
@@ -267,11 +268,13 @@ class _LineSplitter:
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         """(byte offset of the line, line) pairs."""
         pending = b""
-        start = 0  # offset of pending's first byte
+        start = -1  # offset of pending's first byte, known after the first read (a BOM)
         while True:
             chunk = self._counting.read(READ_SIZE)
             if not chunk:
                 break
+            if start < 0:
+                start = self._counting.chunk_start
             pending += chunk
             lines = pending.split(b"\n")
             pending = lines.pop()
