@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Generator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -11,14 +12,16 @@ import psycopg
 from katarestore_tui.db.schema import Schema
 from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.connect import Session
+from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.events import EventSink, TableStats, Warning
 from katarestore_tui.engine.loader import TableLoader
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import TablePlan
 from katarestore_tui.engine.quarantine import QuarantineWriter
-from katarestore_tui.engine.source import inline_batches, process_batches
+from katarestore_tui.engine.source import ParserProcess, inline_batches, process_batches
 
 PARSER_PROCESS_MIN_BYTES = 4 * 1024 * 1024  # below this, starting a process costs more
+Source = Generator[EncodedBatch | SourceEnd, None, None] | ParserProcess  # both have close()
 
 
 @dataclass
@@ -46,7 +49,18 @@ def run_tables(
 
     current = {"conn": main_conn}  # one table after another: the latest live connection
 
-    def load(job: TableJob, conn: psycopg.Connection | None) -> TableStats:
+    def uses_process(job: TableJob) -> bool:
+        return options.parser_process and job.plan.file.size >= PARSER_PROCESS_MIN_BYTES
+
+    def open_source(job: TableJob, on_parsed: Callable[[], None] | None = None) -> Source:
+        table = schema.tables[job.plan.table]
+        skip = job.start.records_done if job.start else 0
+        if uses_process(job):
+            return process_batches(job.plan.file, table, options.batch_size, skip, cancel, on_parsed)
+        return inline_batches(job.plan.file, table, options.batch_size, skip)
+
+    def load(job: TableJob, conn: psycopg.Connection | None, batches: Source | None = None
+             ) -> TableStats:
         own = conn is None  # a connection of this job alone (--jobs > 1)
         if conn is None:  # waits out a blip like a reconnect does
             conn = session.reopen(lambda m: sink(Warning(m, job.plan.table)))
@@ -63,13 +77,8 @@ def run_tables(
             return fresh
 
         table = schema.tables[job.plan.table]
-        skip = job.start.records_done if job.start else 0
-        use_process = options.parser_process and job.plan.file.size >= PARSER_PROCESS_MIN_BYTES
-        batches = (
-            process_batches(job.plan.file, table, options.batch_size, skip, cancel)
-            if use_process
-            else inline_batches(job.plan.file, table, options.batch_size, skip)
-        )
+        if batches is None:
+            batches = open_source(job)
         try:
             loader = TableLoader(
                 conn, schema.name, table, job.plan.file, run_id, options.on_conflict,
@@ -87,10 +96,36 @@ def run_tables(
                 each.close()
 
     if options.jobs <= 1 or len(jobs) <= 1:
+        # The next table's parser process starts as soon as this table's file is parsed
+        # (or at once when this one is parsed inline), so it works while the server takes
+        # this table's last batches: no core waits at a table boundary.
+        started: dict[int, Source] = {}
+        lock = threading.Lock()
+        ended = False
+
+        def start_early(i: int) -> None:
+            with lock:
+                if ended or cancel.is_set() or i >= len(jobs) or i in started:
+                    return
+                if uses_process(jobs[i]):
+                    started[i] = open_source(jobs[i], lambda: start_early(i + 1))
+
         try:
-            for job in jobs:
-                results[job.plan.table] = load(job, current["conn"])
+            for i, job in enumerate(jobs):
+                with lock:
+                    batches = started.pop(i, None)
+                if batches is None:
+                    batches = open_source(job, lambda i=i: start_early(i + 1))
+                if not uses_process(job):
+                    start_early(i + 1)
+                results[job.plan.table] = load(job, current["conn"], batches)
         finally:
+            with lock:
+                ended = True
+                leftover = list(started.values())
+                started.clear()
+            for source in leftover:  # cancelled or failed before their turn came
+                source.close()
             if current["conn"] is not main_conn:  # the caller reopens its own when needed
                 current["conn"].close()
         return results
