@@ -18,7 +18,7 @@ from katarestore_tui.engine.loader import TableLoader
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import TablePlan
 from katarestore_tui.engine.quarantine import QuarantineWriter
-from katarestore_tui.engine.source import ParserProcess, inline_batches, process_batches
+from katarestore_tui.engine.source import ParserProcess, inline_batches
 
 PARSER_PROCESS_MIN_BYTES = 4 * 1024 * 1024  # below this, starting a process costs more
 Source = Generator[EncodedBatch | SourceEnd, None, None] | ParserProcess  # both have close()
@@ -56,7 +56,7 @@ def run_tables(
         table = schema.tables[job.plan.table]
         skip = job.start.records_done if job.start else 0
         if uses_process(job):
-            return process_batches(job.plan.file, table, options.batch_size, skip, cancel, on_parsed)
+            return ParserProcess(job.plan.file, table, options.batch_size, skip, cancel, on_parsed)
         return inline_batches(job.plan.file, table, options.batch_size, skip)
 
     def load(job: TableJob, conn: psycopg.Connection | None, batches: Source | None = None

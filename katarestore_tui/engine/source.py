@@ -118,18 +118,6 @@ class ParserProcess:
         self._errors.close()
 
 
-def process_batches(
-    table_file: TableFile,
-    table: Table,
-    batch_size: int,
-    skip: int = 0,
-    cancel: threading.Event | None = None,
-    on_parsed: Callable[[], None] | None = None,
-) -> ParserProcess:
-    """Start parsing `table_file` in a child process now; see ParserProcess."""
-    return ParserProcess(table_file, table, batch_size, skip, cancel, on_parsed)
-
-
 _EOF = object()
 
 
