@@ -10,7 +10,7 @@ from katarestore_tui.app.widgets.picker.backup_table import BackupTable
 from katarestore_tui.app.widgets.restore.summary import RunSummary
 from katarestore_tui.app.widgets.restore.table_pane import TablePane
 from katarestore_tui.history.runs import is_resumable, read_run
-from tests.app.conftest import BLOCKED_TABLE, TableLock, Target, run, screen_named, wait_for
+from tests.app.conftest import BLOCKED_TABLE, NEWEST, TableLock, Target, run, screen_named, wait_for
 
 
 async def open_plan(app, pilot, batch_size: str | None = None, clean: bool = False) -> None:
@@ -103,6 +103,39 @@ def test_cancel_mid_run_leaves_a_resumable_run_that_resumes(target: Target, lock
             assert counts == target.demo.expected  # no record loaded twice, none lost
             earlier = resumed.panes["users"].stats  # finished before the cancel: shown at once
             assert earlier.state == "partial" and earlier.records == target.demo.expected["users"]["records"]
+
+    run(scenario)
+
+
+def test_a_resume_of_a_changed_backup_is_refused_with_the_file_named(target: Target, lock: TableLock):
+    async def scenario():
+        app = target.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_plan(app, pilot, batch_size="20")
+            await pilot.press("s")
+            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
+            screen = app.screen
+            await wait_for(pilot, lambda: blocked(screen), what="the locked table")
+            await pilot.press("c")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("y")
+            lock.release()
+            await wait_for(pilot, lambda: screen.finished is not None, what="the cancel")
+            run_id = screen.finished.run_id
+            users = target.root / NEWEST / "users.json"
+            users.write_bytes(users.read_bytes() + b"\n")  # a new export arrived in its place
+
+            await pilot.press("h")
+            await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
+            await pilot.press("r")
+            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen") and app.screen is not screen)
+            refused = app.screen
+            summary = refused.query_one(RunSummary)
+            await wait_for(pilot, lambda: "Not started" in str(summary.render()), what="the refusal")
+            text = str(summary.render())
+            assert "the backup changed since it started" in text and "users.json" in text
+            assert refused.finished is None and not app.restore_running()
+            assert is_resumable(read_run(run_id)), "the run is kept for the original files"
 
     run(scenario)
 
