@@ -77,11 +77,19 @@ class ParserProcess:
         self._child.stdin.close()
         self._ahead: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
         self._stop = threading.Event()
+        parsed = None if on_parsed is None else lambda: self._then(on_parsed)
         self._reader = threading.Thread(
-            target=_drain, args=(self._child.stdout, self._ahead, self._stop, on_parsed),
+            target=_drain, args=(self._child.stdout, self._ahead, self._stop, parsed),
             name=f"katarestore-pipe-{table.name}", daemon=True,
         )
         self._reader.start()
+
+    def _then(self, on_parsed: Callable[[], None]) -> None:
+        """Let this parser exit (it is writing its last frame) before the next one starts:
+        one parser's memory at a time, not two."""
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._child.wait(timeout=5)
+        on_parsed()
 
     def __iter__(self) -> Iterator[EncodedBatch | SourceEnd]:
         while True:
