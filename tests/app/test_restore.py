@@ -65,20 +65,26 @@ def blocked(screen) -> bool:
     return stats is not None and stats.state == "loading"
 
 
+async def cancel_at_the_locked_table(app, pilot, lock: TableLock):
+    """Start a restore, cancel it (confirmed) while it waits on the locked table; its screen."""
+    await open_plan(app, pilot, batch_size="20")
+    await pilot.press("s")
+    await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
+    screen = app.screen
+    await wait_for(pilot, lambda: blocked(screen), what="the locked table")
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    await pilot.press("y")
+    lock.release()
+    await wait_for(pilot, lambda: screen.finished is not None, what="the cancel")
+    return screen
+
+
 def test_cancel_mid_run_leaves_a_resumable_run_that_resumes(target: Target, lock: TableLock):
     async def scenario():
         app = target.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, batch_size="20")
-            await pilot.press("s")
-            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
-            screen = app.screen
-            await wait_for(pilot, lambda: blocked(screen), what="the locked table")
-            await pilot.press("c")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            lock.release()
-            await wait_for(pilot, lambda: screen.finished is not None, what="the cancel")
+            screen = await cancel_at_the_locked_table(app, pilot, lock)
             assert screen.finished.status == "cancelled", (screen.finished.status, screen.finished.error)
             run_id = screen.finished.run_id
             done = sum(s.records for s in screen.stats.values())
@@ -111,16 +117,7 @@ def test_a_resume_of_a_changed_backup_is_refused_with_the_file_named(target: Tar
     async def scenario():
         app = target.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, batch_size="20")
-            await pilot.press("s")
-            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
-            screen = app.screen
-            await wait_for(pilot, lambda: blocked(screen), what="the locked table")
-            await pilot.press("c")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("y")
-            lock.release()
-            await wait_for(pilot, lambda: screen.finished is not None, what="the cancel")
+            screen = await cancel_at_the_locked_table(app, pilot, lock)
             run_id = screen.finished.run_id
             users = target.root / NEWEST / "users.json"
             users.write_bytes(users.read_bytes() + b"\n")  # a new export arrived in its place
