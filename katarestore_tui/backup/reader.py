@@ -81,12 +81,12 @@ class _CountingReader:
     and still counted, so offsets stay those of the file.
     """
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], position: int | None = None) -> None:
         self._raw = raw
-        self.position = 0
-        self.chunk_start = 0
+        self.position = position or 0
+        self.chunk_start = self.position
         self.chunk = b""
-        self._started = False
+        self._started = position is not None  # taking over mid-file: no BOM to look for
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson reads 0 bytes to tell a bytes stream from a text one
@@ -104,7 +104,33 @@ class _CountingReader:
 
 
 class _LeaveFastPath(Exception):
-    """This chunk is not what the fast path expects: read the file with ijson instead."""
+    """This chunk is not what the fast path expects: read the file with ijson instead.
+
+    `unread` holds the tail of the file not given out, when it starts at a record
+    boundary (the "," after a record, then the next record): ijson can take over there,
+    in the same state it would be in had it read the file from its start.
+    """
+
+    def __init__(self, unread: bytes = b"") -> None:
+        super().__init__()
+        self.unread = unread if unread.startswith(b",\n  {") else b""
+
+
+class _Prefixed:
+    """A stream that gives `head` first, then the rest of `raw`."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        self._head = head
+        self._raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._head:
+            return self._raw.read(size)
+        if size < 0:
+            data, self._head = self._head + self._raw.read(), b""
+        else:
+            data, self._head = self._head[:size], self._head[size:]
+        return data
 
 
 class RecordReader:
@@ -164,12 +190,15 @@ class RecordReader:
         try:
             yield from self._stringify_chunks()
             return
-        except _LeaveFastPath:
-            # ijson from the start, past what was given out: the same records, and any
-            # fault with ijson's exact offset
-            self.skip = max(self.skip, self.records_read)
-            self.records_read = 0
-            self._rewind()
+        except _LeaveFastPath as leave:
+            if leave.unread:
+                self._hand_over(leave.unread)
+            else:  # ijson from the start, past what was given out
+                self.skip = max(self.skip, self.records_read)
+                self.records_read = 0
+                self._rewind()
+        # either way ijson meets the same bytes in the same state as from the start, so a
+        # fault is reported with ijson's exact cause and offset
         counting = self._counting
         assert counting is not None
         try:
@@ -183,6 +212,13 @@ class RecordReader:
             raise self._fault(_short_cause(exc), _fault_offset(exc, counting)) from None
         except (*_UNREADABLE, UnicodeDecodeError) as exc:
             raise self._fault(f"unreadable data ({exc})") from None
+
+    def _hand_over(self, unread: bytes) -> None:
+        """Let ijson go on from a record boundary: `unread` with its "[" or "," read as "["."""
+        assert self._counting is not None
+        boundary = self._counting.position - len(unread)
+        stream = _Prefixed(b"[" + unread[1:], self._counting._raw)
+        self._counting = _CountingReader(stream, position=boundary)  # type: ignore[arg-type]
 
     def _stringify_chunks(self) -> Iterator[tuple[int, object]]:
         """Whole records, a chunk at a time, from an array in JSON.stringify's 2-space layout."""
@@ -215,7 +251,11 @@ class RecordReader:
         except (ValueError, RecursionError, *_UNREADABLE):  # JSONDecodeError is a ValueError
             raise _LeaveFastPath from None
         if opening == b"[" or pending.strip() != b"]":
-            raise _LeaveFastPath  # cut short, or something after the array
+            # cut short (a backup interrupted while written, the usual broken file) or
+            # something after the array: ijson takes the unread tail from its record
+            # boundary, not the whole file again; at the end of the file its report
+            # does not depend on where reads begin
+            raise _LeaveFastPath(pending)
 
     def _first_byte(self) -> bytes | None:
         """Peek the first meaningful byte (past a BOM and whitespace) and start again."""
@@ -285,26 +325,63 @@ class _LineSplitter:
             yield start, pending
 
 
+def _yajl_message(exc: Exception) -> bytes:
+    """yajl's message as it printed it: bytes when the context it quotes is not UTF-8."""
+    arg = exc.args[0] if exc.args else ""
+    return arg if isinstance(arg, bytes) else str(arg).encode("utf-8", "surrogateescape")
+
+
 def _short_cause(exc: Exception) -> str:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = _yajl_message(exc).decode("utf-8", "replace").strip()
+    first = text.split("\n", 1)[0] if text else type(exc).__name__
     if "premature EOF" in first:
         return "the file ends in the middle of a record (truncated)"
     return first.removeprefix("parse error: ")
 
 
+_ARROW = b"(right here) ------^"
+_ARROW_INDENT = 21  # spaces before the arrow, which put its "^" at column 40
+_STOP_COLUMN = 40
+_CONTEXT = 30  # bytes of the buffer yajl prints on each side of where it stopped
+
+
 def _fault_offset(exc: Exception, counting: _CountingReader) -> int:
-    """Locate yajl's '(right here) ---^' snippet in the last chunk: the exact byte offset."""
-    lines = str(exc).splitlines()
-    if "premature EOF" in str(exc) or len(lines) < 3 or "^" not in lines[2]:
+    """Where yajl stopped, found from the context it prints about the last chunk.
+
+    yajl prints up to 30 bytes of its buffer on each side of where it stopped (newlines
+    as spaces), indented so that the stop falls in column 40, under the arrow's "^". The
+    position in our last chunk that reproduces that line exactly is the offset; so it
+    does not depend on where the chunk began. A NUL ends the printed line early (a C
+    string), so only what comes before it is compared.
+    """
+    message = _yajl_message(exc)
+    if b"premature EOF" in message or _ARROW not in message or b"\n" not in message:
         return counting.position
-    snippet_line, caret_line = lines[1], lines[2]
-    caret = caret_line.index("^")
-    snippet = snippet_line.lstrip(" ")
-    pad = len(snippet_line) - len(snippet)
-    if not snippet.strip():
-        return counting.position
-    window = counting.chunk.translate(bytes.maketrans(b"\n\r\t", b"   "))
-    found = window.rfind(snippet.encode("utf-8", "replace"))
-    if found < 0:
-        return counting.position
-    return counting.chunk_start + found + max(caret - pad, 0)
+    printed = message[message.index(b"\n") + 1 : message.index(_ARROW) - _ARROW_INDENT]
+    printed = printed.removesuffix(b"\n")
+    core = printed.lstrip(b" ")
+    pad = len(printed) - len(core)
+    window = counting.chunk.translate(bytes.maketrans(b"\n\r", b"  "))
+    if core:
+        candidates = []
+        found = window.find(core)
+        while found >= 0:
+            candidates.append(found + _STOP_COLUMN - pad)
+            found = window.find(core, found + 1)
+    else:  # only spaces before a NUL were printed: try the stops around each NUL
+        candidates = []
+        nul = window.find(b"\0")
+        while nul >= 0:
+            candidates.extend(range(max(nul - _CONTEXT, 0), nul + _CONTEXT + 1))
+            nul = window.find(b"\0", nul + 1)
+    matches = [at for at in candidates
+               if 0 <= at <= len(window) and _context_line(window, at) == printed]
+    # the last match, if the same context appears twice
+    return counting.chunk_start + matches[-1] if matches else counting.position
+
+
+def _context_line(window: bytes, at: int) -> bytes:
+    """The line yajl prints for a stop at `at` in `window`, cut at a NUL as C would."""
+    indent = _STOP_COLUMN - at if at < _CONTEXT else _STOP_COLUMN - _CONTEXT
+    line = b" " * indent + window[max(at - _CONTEXT, 0) : at + _CONTEXT]
+    return line.split(b"\0", 1)[0]

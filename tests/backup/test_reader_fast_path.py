@@ -122,3 +122,20 @@ def test_a_lone_surrogate_is_kept_as_it_is_not_turned_into_a_question_mark(tmp_p
     path.write_bytes(b'[\n  {\n    "name": "a\\ud800b"\n  }\n]')
     ((_index, record),) = list(RecordReader(table_file(path)))
     assert record == {"name": "a\ud800b"}
+
+
+@pytest.mark.parametrize("read_size", [7, 64, 4096, 256 * 1024])
+def test_a_stray_byte_is_located_wherever_the_reads_begin(tmp_path, monkeypatch, read_size):
+    """yajl quotes its context only from the chunk it was given, and a NUL ends that quote:
+    the offset still points at the byte, not at the end of the chunk."""
+    monkeypatch.setattr(reader, "READ_SIZE", read_size)
+    text = stringify([{"id": i, "note": "é" * 3} for i in range(100)])
+    for stray in (b"\x00", b"\x01", b"\xff"):
+        at = text.index(b'"id": 57')
+        path = tmp_path / "t.json"
+        path.write_bytes(text[:at] + stray + text[at + 1:])
+        items, fault = both_readings(path, monkeypatch)
+        assert len(items) == 57 and fault is not None
+        cause, offset, index = fault
+        assert (offset, index) == (at + 1, 57), (stray, cause)  # yajl stops just past it
+        assert "\n" not in cause and "right here" not in cause
