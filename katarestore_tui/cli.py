@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--single-transaction", action="store_true", help="all or nothing")
     restore.add_argument("--dry-run", action="store_true",
                          help="print the plan (order, name mapping, warnings); write nothing")
-    restore.add_argument("--resume", metavar="RUN_ID", help="continue a stopped run")
+    restore.add_argument("--resume", metavar="RUN_ID",
+                         help="continue a stopped run (refused if its backup files changed)")
     restore.add_argument("--fk-checks", choices=("auto", "after", "row"), default="auto",
                          help="foreign keys: after the load, set-based (auto when allowed), "
                          "or row by row")
