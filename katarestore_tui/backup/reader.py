@@ -10,7 +10,9 @@ backup scripts produce) takes a faster road: there every record ends with a line
 run of whole records, which the standard library's C decoder reads in one call (about
 40% less time per record than ijson's item events). Anything unexpected in a chunk
 (another layout, a fault, a NaN) sends the file back to ijson from its start, skipping
-the records already given out, so faults are reported exactly as ijson reports them.
+the records already given out; a file cut short is handed to ijson at its last record
+boundary. Either way ijson meets the bytes in the state it would have reached from the
+start, so faults are reported exactly as ijson reports them.
 """
 
 from __future__ import annotations
@@ -214,7 +216,7 @@ class RecordReader:
             raise self._fault(f"unreadable data ({exc})") from None
 
     def _hand_over(self, unread: bytes) -> None:
-        """Let ijson go on from a record boundary: `unread` with its "[" or "," read as "["."""
+        """Let ijson go on from a record boundary: `unread`, its leading "," read as "["."""
         assert self._counting is not None
         boundary = self._counting.position - len(unread)
         stream = _Prefixed(b"[" + unread[1:], self._counting._raw)
@@ -368,12 +370,9 @@ def _fault_offset(exc: Exception, counting: _CountingReader) -> int:
         while found >= 0:
             candidates.append(found + _STOP_COLUMN - pad)
             found = window.find(core, found + 1)
-    else:  # only spaces before a NUL were printed: try the stops around each NUL
-        candidates = []
+    else:  # only spaces before a NUL were printed: yajl stopped at the first NUL it met
         nul = window.find(b"\0")
-        while nul >= 0:
-            candidates.extend(range(max(nul - _CONTEXT, 0), nul + _CONTEXT + 1))
-            nul = window.find(b"\0", nul + 1)
+        candidates = range(max(nul - _CONTEXT, 0), nul + _CONTEXT + 1) if nul >= 0 else []
     matches = [at for at in candidates
                if 0 <= at <= len(window) and _context_line(window, at) == printed]
     # the last match, if the same context appears twice

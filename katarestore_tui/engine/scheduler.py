@@ -103,19 +103,23 @@ def run_tables(
         lock = threading.Lock()
         ended = False
 
+        def open_chained(i: int) -> Source:
+            """Table i's source; once its file is parsed, table i + 1's parser starts."""
+            return open_source(jobs[i], lambda: start_early(i + 1))
+
         def start_early(i: int) -> None:
             with lock:
                 if ended or cancel.is_set() or i >= len(jobs) or i in started:
                     return
                 if uses_process(jobs[i]):
-                    started[i] = open_source(jobs[i], lambda: start_early(i + 1))
+                    started[i] = open_chained(i)
 
         try:
             for i, job in enumerate(jobs):
                 with lock:
                     batches = started.pop(i, None)
                 if batches is None:
-                    batches = open_source(job, lambda i=i: start_early(i + 1))
+                    batches = open_chained(i)
                 if not uses_process(job):
                     start_early(i + 1)
                 results[job.plan.table] = load(job, current["conn"], batches)
