@@ -12,8 +12,10 @@ CORE_MODULES = [
     "katarestore_tui.backup.reader",
     "katarestore_tui.db.convert",
     "katarestore_tui.db.maintenance",
-    "katarestore_tui.cli_restore",
-    "katarestore_tui.cli_history",
+    "katarestore_tui.cli.restore",
+    "katarestore_tui.cli.history",
+    "katarestore_tui.cli.bench",
+    "katarestore_tui.cli.demo",
 ]
 
 

@@ -23,11 +23,11 @@ from katarestore_tui.app.preferences import THEMES, Preferences, load_preference
 from katarestore_tui.app.screens.base import report_worker_state
 from katarestore_tui.app.screens.modals import ConfirmScreen
 from katarestore_tui.app.screens.picker import PickerScreen
-from katarestore_tui.engine.options import RestoreOptions
+from katarestore_tui.engine import RestoreOptions
+from katarestore_tui.errors import EXIT_FATAL
 from katarestore_tui.locations import default_backup_root
 from katarestore_tui.redact import redact_dsn, redact_text
 
-EXIT_CANCELLED = 3
 STOP_WAIT_SECONDS = 120.0  # a batch in flight finishes or rolls back well within this
 HANG_UP_GRACE_SECONDS = 3.0  # after a hang-up, how long the app may take to leave by itself
 
@@ -75,19 +75,14 @@ class KatarestoreApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="target")
     def resolve_target(self) -> None:
-        from katarestore_tui.db.target import resolve_dsn
+        from katarestore_tui.db.target import resolve_target
 
         try:
-            dsn, source = resolve_dsn(self.requested_dsn)
+            target = resolve_target(self.requested_dsn)
         except Exception as exc:  # the embedded server may fail in many ways: say why
             self.post_message(TargetResolved(None, "", "", redact_text(str(exc))))
             return
-        description = ""
-        if source == "embedded":
-            from katarestore_tui.db.embedded import describe_embedded
-
-            description = describe_embedded()
-        self.post_message(TargetResolved(dsn, source, description))
+        self.post_message(TargetResolved(target.dsn, target.source, target.description))
 
     @on(TargetResolved)
     def target_resolved(self, message: TargetResolved) -> None:
@@ -138,7 +133,7 @@ class KatarestoreApp(App[int]):
 
     def exit_cancelled(self) -> None:
         self.stop_runs(wait=False)
-        self.exit(EXIT_CANCELLED, return_code=EXIT_CANCELLED)
+        self.exit(EXIT_FATAL, return_code=EXIT_FATAL)
 
     def start_restore(self, options: RestoreOptions) -> None:
         from katarestore_tui.app.screens.restore import RestoreScreen
@@ -258,4 +253,4 @@ def _leave_after_hang_up(app: KatarestoreApp, returned: threading.Event) -> None
     leave even if the app could not."""
     app.stop_runs(wait=True)
     if not returned.wait(HANG_UP_GRACE_SECONDS):
-        os._exit(EXIT_CANCELLED)
+        os._exit(EXIT_FATAL)

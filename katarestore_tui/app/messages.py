@@ -7,11 +7,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from katarestore_tui.backup.catalog import Backup
-from katarestore_tui.engine.events import Event
-from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.plan import Plan
-from katarestore_tui.engine.restore import RestoreResult
-from katarestore_tui.engine.retry import RetryResult
+from katarestore_tui.engine import Event, Plan, RestoreOptions, RestoreResult, RetryResult
 
 
 @dataclass

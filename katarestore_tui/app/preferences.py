@@ -6,7 +6,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 
-from katarestore_tui.engine.options import (
+from katarestore_tui.engine import (
     DEFAULT_BATCH_SIZE,
     MAX_BATCH_SIZE,
     MIN_BATCH_SIZE,

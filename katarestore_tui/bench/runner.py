@@ -33,15 +33,14 @@ from katarestore_tui.bench.memory import PeakMemory, release_memory
 from katarestore_tui.bench.scratch import ScratchError, ScratchSchema, sweep_stale
 from katarestore_tui.bench.wholefile import BATCH_ROWS
 from katarestore_tui.db.schema import Schema, read_schema
-from katarestore_tui.engine.connect import FatalError, connect
-from katarestore_tui.engine.loader import Cancelled
+from katarestore_tui.engine.connect import connect
 from katarestore_tui.engine.options import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE
 from katarestore_tui.engine.plan import Plan, build_plan
+from katarestore_tui.errors import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Cancelled, FatalError
 from katarestore_tui.history.benchmarks import append_benchmark
 from katarestore_tui.history.runs import new_run_id
 from katarestore_tui.redact import redact_dsn, redact_text
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
 ALL_STRATEGIES = ("legacy", "batched", "copy")
 MAX_REPEAT = 100
 

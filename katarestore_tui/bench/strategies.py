@@ -13,9 +13,9 @@ from katarestore_tui.bench.context import StrategyContext, StrategyError
 from katarestore_tui.bench.figures import StrategyRun, TableRun
 from katarestore_tui.bench.wholefile import run_batched, run_legacy
 from katarestore_tui.engine.events import Event, TableFinished, TableProgress
-from katarestore_tui.engine.loader import Cancelled
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.restore import run_restore
+from katarestore_tui.errors import Cancelled
 from katarestore_tui.history.runs import read_run, write_run
 
 DESCRIPTIONS = {

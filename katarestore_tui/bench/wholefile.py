@@ -23,7 +23,8 @@ from katarestore_tui.bench.context import StrategyContext
 from katarestore_tui.bench.figures import StrategyRun, TableRun
 from katarestore_tui.db.convert import ConversionError
 from katarestore_tui.engine.encoder import RecordEncoder
-from katarestore_tui.engine.loader import Cancelled, is_row_error
+from katarestore_tui.engine.loader import is_row_error
+from katarestore_tui.errors import Cancelled
 
 BATCH_ROWS = 1_000  # Prisma createMany as the old script called it
 MAX_PARAMETERS = 65_535  # the protocol's limit per statement

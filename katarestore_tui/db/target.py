@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from katarestore_tui.db.embedded import embedded_dsn
@@ -25,6 +26,26 @@ PRISMA_ONLY_PARAMS = frozenset(
         "max_idle_connection_lifetime",
     }
 )
+
+
+@dataclass(frozen=True)
+class Target:
+    """The database a run writes to, and where that choice came from (shown to the operator)."""
+
+    dsn: str
+    source: str  # "--dsn", "$DATABASE_URL" or "embedded"
+    description: str = ""  # for the embedded server: its data folder and port
+
+
+def resolve_target(dsn: str | None) -> Target:
+    """The one resolver both faces use; raises when the embedded server cannot start."""
+    resolved, source = resolve_dsn(dsn)
+    description = ""
+    if source == "embedded":
+        from katarestore_tui.db.embedded import describe_embedded
+
+        description = describe_embedded()
+    return Target(resolved, source, description)
 
 
 def resolve_dsn(dsn: str | None) -> tuple[str, str]:

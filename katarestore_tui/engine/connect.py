@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import psycopg
 
+from katarestore_tui.errors import FatalError
 from katarestore_tui.redact import redact_dsn, redact_text, secrets_of
 
 RECONNECT_SECONDS = 60.0  # how long a lost server may take to come back
@@ -21,10 +22,6 @@ def connection_lost(exc: psycopg.Error, conn: psycopg.Connection) -> bool:
     """Whether `exc` means the session is gone (reconnect and redo), not a failed statement."""
     state = exc.sqlstate or ""
     return conn.closed or conn.broken or state.startswith("08") or state in _LOST_STATES
-
-
-class FatalError(Exception):
-    """The run cannot go on (exit 3); the message is safe to show."""
 
 
 def connect(dsn: str, timeout: int = 10) -> psycopg.Connection:

@@ -20,7 +20,7 @@ from katarestore_tui.backup.reader import BackupFormatError, RecordReader
 from katarestore_tui.db.copy import StagedInsert, copy_line_number, copy_lines
 from katarestore_tui.db.schema import Table
 from katarestore_tui.engine import checkpoint
-from katarestore_tui.engine.connect import FatalError, connection_lost
+from katarestore_tui.engine.connect import connection_lost
 from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.events import (
     CANCELLED,
@@ -37,6 +37,7 @@ from katarestore_tui.engine.events import (
     Warning,
 )
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter
+from katarestore_tui.errors import Cancelled, FatalError
 
 
 def is_row_error(exc: psycopg.Error) -> bool:
@@ -46,10 +47,6 @@ def is_row_error(exc: psycopg.Error) -> bool:
 
 
 MAX_BATCH_ATTEMPTS = 5  # a batch redone after this many drops in a row: give up (resumable)
-
-
-class Cancelled(Exception):
-    """The operator asked to stop; the last batch was rolled back."""
 
 
 class RecordFetcher:

@@ -19,7 +19,7 @@ from katarestore_tui.backup.reader import backend_warning
 from katarestore_tui.db import maintenance
 from katarestore_tui.db.schema import Schema, read_schema
 from katarestore_tui.engine import checkpoint
-from katarestore_tui.engine.connect import FatalError, Session, connect, connection_lost
+from katarestore_tui.engine.connect import Session, connect, connection_lost
 from katarestore_tui.engine.events import (
     CANCELLED,
     DONE,
@@ -37,12 +37,21 @@ from katarestore_tui.engine.events import (
     ignore_events,
 )
 from katarestore_tui.engine.fkcheck import quarantine_orphans
-from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS, Cancelled
+from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.scheduler import TableJob, run_tables
 from katarestore_tui.engine.source import SourceCrashed
+from katarestore_tui.errors import (
+    EXIT_FATAL,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    Cancelled,
+    ConfigError,
+    FatalError,
+)
 from katarestore_tui.history.runs import (
     RunNotFound,
     is_resumable,
@@ -53,8 +62,6 @@ from katarestore_tui.history.runs import (
 from katarestore_tui.locations import run_dir
 from katarestore_tui.redact import redact_dsn, redact_text
 
-EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, EXIT_FATAL = 0, 1, 2, 3
-
 SESSION_SETTINGS = (
     # ISO strings without an offset mean UTC, as Prisma writes them, whatever the server's zone
     "SET TimeZone = 'UTC'",
@@ -63,9 +70,6 @@ SESSION_SETTINGS = (
     "SET synchronous_commit = off",
 )
 
-
-class ConfigError(Exception):
-    """A usage or configuration problem (exit 2); the message says what to change."""
 
 
 @dataclass

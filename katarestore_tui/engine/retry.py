@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 from katarestore_tui.db.convert import ConversionError
 from katarestore_tui.db.schema import read_schema
-from katarestore_tui.engine.connect import FatalError, connect
+from katarestore_tui.engine.connect import connect
 from katarestore_tui.engine.encoder import EncodedBatch, RecordEncoder, Rejected
 from katarestore_tui.engine.events import DONE, PARTIAL
 from katarestore_tui.engine.loader import BatchWriter
 from katarestore_tui.engine.quarantine import QuarantineWriter, read_entries
+from katarestore_tui.errors import FatalError
 from katarestore_tui.history.runs import read_run, write_run
 
 RETRY_BATCH = 5_000

@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, DataTable, Label, Static
 from katarestore_tui.app.screens.benchmark import BenchmarkScreen
 from katarestore_tui.app.widgets.charts import Bar, Point, bar_text, trend_text
 from katarestore_tui.bench import strategies
-from katarestore_tui.engine.loader import Cancelled
+from katarestore_tui.errors import Cancelled
 from katarestore_tui.history.benchmarks import append_benchmark, read_benchmarks
 from tests.bench.fixtures import BACKUP_NAME, demo_target, scratch_left
 

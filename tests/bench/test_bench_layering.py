@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-MODULES = ["katarestore_tui.bench.runner", "katarestore_tui.bench.cli", "katarestore_tui.bench.report",
+MODULES = ["katarestore_tui.bench.runner", "katarestore_tui.cli.bench", "katarestore_tui.cli.bench_output",
            "katarestore_tui.history.benchmarks"]
 
 

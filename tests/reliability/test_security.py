@@ -14,8 +14,9 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from katarestore_tui.engine import connect as connect_module
-from katarestore_tui.engine.connect import FatalError, connect
+from katarestore_tui.engine.connect import connect
 from katarestore_tui.engine.restore import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, run_restore
+from katarestore_tui.errors import FatalError
 from katarestore_tui.locations import data_dir, run_dir
 from tests.helpers import options, write_backup
 from tests.reliability.support import TcpProxy, cli_env, progress, run_cli, wait_until

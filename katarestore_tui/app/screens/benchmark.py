@@ -45,7 +45,7 @@ from katarestore_tui.bench.figures import (
     fmt_seconds,
 )
 from katarestore_tui.bench.runner import ALL_STRATEGIES, BenchConfig, BenchResult, run_benchmark
-from katarestore_tui.engine.options import DEFAULT_BATCH_SIZE
+from katarestore_tui.engine import DEFAULT_BATCH_SIZE
 from katarestore_tui.history.benchmarks import rate_series, read_benchmarks
 
 COLORS = {"legacy": "red", "batched": "yellow", "copy": "green"}

@@ -19,8 +19,7 @@ from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.screens.modals import ExportScreen
 from katarestore_tui.app.widgets.failures.failure_table import MAX_ROWS, FailureTable
 from katarestore_tui.app.widgets.failures.record_detail import ErrorView, RecordView
-from katarestore_tui.engine.quarantine import quarantine_dir, read_quarantine
-from katarestore_tui.engine.retry import retry_run
+from katarestore_tui.engine import quarantine_dir, read_quarantine, retry_run
 from katarestore_tui.history.runs import RunNotFound, read_run
 from katarestore_tui.jsontext import dumps_exact
 

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header
 
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.history.run_views import RunDetail, RunTable
-from katarestore_tui.engine.options import RestoreOptions
+from katarestore_tui.engine import RestoreOptions
 from katarestore_tui.history.runs import is_resumable, list_runs
 
 MAX_RUNS = 500

@@ -20,9 +20,8 @@ from katarestore_tui.app.widgets.picker.backup_table import BackupTable
 from katarestore_tui.app.widgets.picker.file_preview import FilePreview
 from katarestore_tui.app.widgets.picker.options_form import OptionsForm
 from katarestore_tui.backup.catalog import Backup, BackupError, find_backups
-from katarestore_tui.engine.connect import FatalError
-from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.restore import ConfigError, prepare
+from katarestore_tui.engine import RestoreOptions, prepare
+from katarestore_tui.errors import ConfigError, FatalError
 
 
 class PickerScreen(KataScreen):

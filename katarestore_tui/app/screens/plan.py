@@ -15,8 +15,7 @@ from katarestore_tui.app import format as fmt
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.screens.modals import ConfirmCleanScreen
 from katarestore_tui.app.widgets.plan.plan_views import MappingView, NotesView, OrderTable
-from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.plan import Plan
+from katarestore_tui.engine import Plan, RestoreOptions
 from katarestore_tui.redact import redact_dsn
 
 

@@ -23,12 +23,13 @@ from katarestore_tui.app.screens.modals import ConfirmScreen
 from katarestore_tui.app.widgets.restore.overall import OverallProgress
 from katarestore_tui.app.widgets.restore.summary import RunSummary
 from katarestore_tui.app.widgets.restore.table_pane import TablePane
-from katarestore_tui.engine.events import (
+from katarestore_tui.engine import (
     DONE,
     LOADING,
     PARTIAL,
     Event,
     Phase,
+    RestoreOptions,
     RunFinished,
     RunStarted,
     TableFinished,
@@ -36,9 +37,8 @@ from katarestore_tui.engine.events import (
     TableStarted,
     TableStats,
     Warning,
+    run_restore,
 )
-from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.restore import run_restore
 from katarestore_tui.history.runs import RunNotFound, read_run
 
 REFRESH_SECONDS = 0.25  # panes redraw at most 4 times a second, however fast events come

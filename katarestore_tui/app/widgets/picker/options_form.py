@@ -11,7 +11,7 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Checkbox, Input, Label, Select
 
 from katarestore_tui.app.preferences import MAX_JOBS, Preferences
-from katarestore_tui.engine.options import MAX_BATCH_SIZE, MIN_BATCH_SIZE, ON_CONFLICT_MODES
+from katarestore_tui.engine import MAX_BATCH_SIZE, MIN_BATCH_SIZE, ON_CONFLICT_MODES
 
 
 class WholeNumber(Validator):

@@ -6,7 +6,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Static
 
 from katarestore_tui.app import format as fmt
-from katarestore_tui.engine.plan import Plan, TablePlan
+from katarestore_tui.engine import Plan, TablePlan
 
 
 def keys_summary(table: TablePlan) -> str:

@@ -8,7 +8,7 @@ from textual.markup import escape
 from textual.widgets import Static
 
 from katarestore_tui.app import format as fmt
-from katarestore_tui.engine.events import RunFinished
+from katarestore_tui.engine import RunFinished
 
 STATUS_STYLE = {
     "completed": "$text-success",

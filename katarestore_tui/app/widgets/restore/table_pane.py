@@ -8,7 +8,7 @@ from textual.markup import escape
 from textual.widgets import Label, ProgressBar
 
 from katarestore_tui.app import format as fmt
-from katarestore_tui.engine.events import (
+from katarestore_tui.engine import (
     CANCELLED,
     DONE,
     FAILED,

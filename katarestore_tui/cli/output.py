@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 import time
@@ -9,9 +10,10 @@ from typing import TextIO
 
 import humanize
 
-from katarestore_tui.engine.events import (
+from katarestore_tui.engine import (
     Event,
     Phase,
+    Plan,
     RunFinished,
     RunStarted,
     TableFinished,
@@ -20,7 +22,6 @@ from katarestore_tui.engine.events import (
     TableStats,
     Warning,
 )
-from katarestore_tui.engine.plan import Plan
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines for one table (logs stay short)
 
@@ -134,3 +135,9 @@ def plan_text(plan: Plan) -> str:
     lines.append("")
     lines.append("dry run: nothing was written")
     return "\n".join(lines)
+
+
+def print_json(data: object) -> None:
+    json.dump(data, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    sys.stdout.flush()

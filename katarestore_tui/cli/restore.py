@@ -1,4 +1,4 @@
-"""`katarestore restore`, `retry` and `demo`: thin wrappers around the engine."""
+"""`katarestore restore` and `retry`: thin wrappers around the engine."""
 
 from __future__ import annotations
 
@@ -6,25 +6,11 @@ import argparse
 import sys
 import threading
 
-from katarestore_tui.cli import backup_root, install_cancel_handlers, print_json
-from katarestore_tui.cli_output import TextReporter, plan_text, summary_text
-
-EXIT_USAGE, EXIT_FATAL = 2, 3
-
-
-def _resolve_target(dsn: str | None, reporter: TextReporter) -> str | None:
-    from katarestore_tui.db.target import resolve_dsn
-
-    try:
-        resolved, source = resolve_dsn(dsn)
-    except Exception as exc:  # the embedded server could not start: say why, exit 3
-        reporter.say(f"error: {exc}")
-        return None
-    if source == "embedded":
-        from katarestore_tui.db.embedded import describe_embedded
-
-        reporter.say(f"target: {describe_embedded()} (no --dsn and no $DATABASE_URL)")
-    return resolved
+from katarestore_tui.cli.output import TextReporter, plan_text, print_json, summary_text
+from katarestore_tui.cli.parser import backup_root
+from katarestore_tui.cli.signals import install_cancel_handlers
+from katarestore_tui.cli.target import target_dsn
+from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE
 
 
 def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> bool:
@@ -54,8 +40,7 @@ def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
 
 
 def restore_command(args: argparse.Namespace) -> int:
-    from katarestore_tui.engine.options import RestoreOptions
-    from katarestore_tui.engine.restore import prepare, run_restore
+    from katarestore_tui.engine import RestoreOptions, prepare, run_restore
     from katarestore_tui.history.runs import RunNotFound, read_run
 
     reporter = TextReporter()
@@ -68,7 +53,7 @@ def restore_command(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         backup = backup or previous.get("backup", "")
         _inherit_run_options(args, previous.get("options") or {})
-    dsn = _resolve_target(args.dsn, reporter)
+    dsn = target_dsn(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL
     options = RestoreOptions(
@@ -89,8 +74,7 @@ def restore_command(args: argparse.Namespace) -> int:
     )
     root = backup_root(args)
     if args.clean and not args.dry_run and not args.resume:
-        from katarestore_tui.engine.connect import FatalError
-        from katarestore_tui.engine.restore import ConfigError
+        from katarestore_tui.errors import ConfigError, FatalError
 
         try:
             conn, plan = prepare(options, root)
@@ -129,7 +113,7 @@ def restore_command(args: argparse.Namespace) -> int:
 
 
 def retry_command(args: argparse.Namespace) -> int:
-    from katarestore_tui.engine.retry import retry_run
+    from katarestore_tui.engine import retry_run
     from katarestore_tui.history.runs import RunNotFound, read_run
 
     reporter = TextReporter()
@@ -141,7 +125,7 @@ def retry_command(args: argparse.Namespace) -> int:
     target = args.dsn
     if target is None and "****" not in (run.get("target") or "****"):
         target = run["target"]
-    dsn = _resolve_target(target, reporter)
+    dsn = target_dsn(target, reporter)
     if dsn is None:
         return EXIT_FATAL
     result = retry_run(args.run_id, dsn, args.table)
@@ -157,32 +141,3 @@ def retry_command(args: argparse.Namespace) -> int:
         reporter.say(f"error: {result.error}")
         return EXIT_FATAL
     return 1 if result.still_failed else 0
-
-
-def demo_command(args: argparse.Namespace) -> int:
-    import psycopg
-
-    from katarestore_tui.demo import create_demo_schema, write_demo_backup
-
-    reporter = TextReporter()
-    dsn = _resolve_target(args.dsn, reporter)
-    if dsn is None:
-        return EXIT_FATAL
-    root = backup_root(args)
-    demo = write_demo_backup(root, rows=args.rows, bad_records=True)
-    reporter.say(f"wrote a sample Katacore backup to {demo.path}")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        create_demo_schema(conn, drop_existing=True)
-    reporter.say("created the sample schema (users, courses, lessons, enrollments, ...)")
-    if not args.no_tui:
-        from katarestore_tui.app.app import run_app
-
-        # the app names where its target came from: give it the operator's own choice only
-        return run_app(dsn=args.dsn, backup_root=root, backup=str(demo.path))
-    ns = argparse.Namespace(
-        backup=str(demo.path), dsn=dsn, backup_root=root, schema="public", batch_size=10_000,
-        jobs=1, on_conflict="skip", clean=False, tables=[], exclude=[], single_transaction=False,
-        dry_run=False, resume=None, no_parser_process=False, fk_checks="auto", yes=True,
-        json=args.json,
-    )
-    return restore_command(ns)

@@ -6,19 +6,19 @@ import argparse
 import os
 import threading
 
-from katarestore_tui.cli import backup_root, install_cancel_handlers, print_json
-from katarestore_tui.cli_output import TextReporter
-from katarestore_tui.cli_restore import _resolve_target
-
-EXIT_FATAL = 3
+from katarestore_tui.cli.output import TextReporter, print_json
+from katarestore_tui.cli.parser import backup_root
+from katarestore_tui.cli.signals import install_cancel_handlers
+from katarestore_tui.cli.target import target_dsn
+from katarestore_tui.errors import EXIT_FATAL
 
 
 def bench_command(args: argparse.Namespace) -> int:
-    from katarestore_tui.bench.report import BenchTextReporter, figures_text
     from katarestore_tui.bench.runner import BenchConfig, run_benchmark
+    from katarestore_tui.cli.bench_output import BenchTextReporter, figures_text
 
     reporter = TextReporter()
-    dsn = _resolve_target(args.dsn, reporter)
+    dsn = target_dsn(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL
     config = BenchConfig(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from katarestore_tui.cli import print_json
-from katarestore_tui.cli_output import summary_text
-from katarestore_tui.engine.quarantine import read_quarantine
+from katarestore_tui.cli.output import print_json, summary_text
+from katarestore_tui.engine import read_quarantine
+from katarestore_tui.errors import EXIT_USAGE
 from katarestore_tui.history.runs import RunNotFound, is_resumable, list_runs, read_run
-
-EXIT_USAGE = 2
 
 
 def history_command(args: argparse.Namespace) -> int:

@@ -1,20 +1,12 @@
-"""The command line: `katarestore` opens the TUI; sub-commands serve scripts and cron."""
+"""The argument parser of every sub-command: names here are a contract with operators' scripts."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import signal
-import sys
-import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from katarestore_tui import __version__
 from katarestore_tui.locations import default_backup_root
-
-EXIT_USAGE = 2
 
 
 def _csv(value: str) -> list[str]:
@@ -39,7 +31,7 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from katarestore_tui.engine.options import DEFAULT_BATCH_SIZE
+    from katarestore_tui.engine import DEFAULT_BATCH_SIZE
 
     parser = argparse.ArgumentParser(
         prog="katarestore",
@@ -113,76 +105,5 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    command = args.command
-    try:
-        if command is None:
-            from katarestore_tui.app.app import run_app
-
-            return run_app(dsn=args.dsn, backup_root=args.backup_root)
-        if command == "restore":
-            from katarestore_tui.cli_restore import restore_command
-
-            return restore_command(args)
-        if command in ("history", "failures"):
-            from katarestore_tui import cli_history
-
-            return getattr(cli_history, f"{command}_command")(args)
-        if command == "retry":
-            from katarestore_tui.cli_restore import retry_command
-
-            return retry_command(args)
-        if command == "bench":
-            from katarestore_tui.bench.cli import bench_command
-
-            return bench_command(args)
-        if command == "demo":
-            from katarestore_tui.cli_restore import demo_command
-
-            return demo_command(args)
-    except KeyboardInterrupt:
-        print("\nstopped at once; the run is resumable (katarestore history)", file=sys.stderr)
-        return 3
-    parser.error(f"unknown command {command}")
-    return EXIT_USAGE
-
-
 def backup_root(args: argparse.Namespace) -> Path:
     return args.backup_root or default_backup_root()
-
-
-def install_cancel_handlers(cancel: threading.Event, say) -> Callable[[], None]:
-    """Ctrl-C / SIGTERM / SIGHUP: stop at the next batch boundary; a second Ctrl-C: at once.
-
-    A lost SSH terminal (SIGHUP) is a cancel like any other: the run stays resumable.
-    Returns a function that puts the previous handlers back.
-    """
-
-    def first(signum, _frame):
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        name = signal.Signals(signum).name
-        say(f"{name}: stopping at the next batch boundary (Ctrl-C again to stop at once)")
-
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {sig: signal.signal(sig, first) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-    return restore
-
-
-def print_json(data: object) -> None:
-    json.dump(data, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
-    sys.stdout.flush()
-
-
-def stderr_is_tty() -> bool:
-    return os.isatty(sys.stderr.fileno())

@@ -1,0 +1,19 @@
+"""The CLI's word on the target: where it came from, or why it cannot be had (exit 3)."""
+
+from __future__ import annotations
+
+from katarestore_tui.cli.output import TextReporter
+
+
+def target_dsn(dsn: str | None, reporter: TextReporter) -> str | None:
+    """The resolved DSN, having said where it came from; None (reported) when unavailable."""
+    from katarestore_tui.db.target import resolve_target
+
+    try:
+        target = resolve_target(dsn)
+    except Exception as exc:  # the embedded server could not start: say why, exit 3
+        reporter.say(f"error: {exc}")
+        return None
+    if target.source == "embedded":
+        reporter.say(f"target: {target.description} (no --dsn and no $DATABASE_URL)")
+    return target.dsn
