@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +22,15 @@ from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Label, 
 from textual.worker import Worker
 
 from katarestore_tui.app.screens.base import KataScreen
+from katarestore_tui.app.widgets.benchmark.cells import (
+    COLORS,
+    COMPARISON_COLUMNS,
+    HISTORY_COLUMNS,
+    comparison_cells,
+    history_cells,
+    side_by_side,
+    when,
+)
 from katarestore_tui.app.widgets.charts import Bar, BarChart, Point, Trend, TrendChart
 from katarestore_tui.backup.catalog import BackupError, find_backups
 from katarestore_tui.bench.events import (
@@ -34,24 +42,13 @@ from katarestore_tui.bench.events import (
     StrategyStarted,
 )
 from katarestore_tui.bench.figures import (
-    ComparisonRow,
     compare,
-    fmt_bytes,
-    fmt_failed,
-    fmt_range,
     fmt_rate,
-    fmt_ratio,
-    fmt_saved,
     fmt_seconds,
 )
 from katarestore_tui.bench.runner import ALL_STRATEGIES, BenchConfig, BenchResult, run_benchmark
 from katarestore_tui.engine import DEFAULT_BATCH_SIZE
 from katarestore_tui.history.benchmarks import rate_series, read_benchmarks
-
-COLORS = {"legacy": "red", "batched": "yellow", "copy": "green"}
-COMPARISON_COLUMNS = ("strategy", "time", "spread", "rows/s", "×legacy", "×batched", "saved",
-                      "peak RSS", "loaded", "failed")
-HISTORY_COLUMNS = ("when (UTC)", "backup", "records", *ALL_STRATEGIES, "status")
 
 
 @dataclass
@@ -64,11 +61,6 @@ class BenchProgress(Message):
 @dataclass
 class BenchComplete(Message):
     result: BenchResult
-
-
-def when(record: dict) -> str:
-    """'2026-05-01 10:15' from the record's ISO time."""
-    return str(record.get("time", "?"))[:16].replace("T", " ")
 
 
 class BenchmarkScreen(KataScreen):
@@ -176,24 +168,10 @@ class BenchmarkScreen(KataScreen):
         table.clear()
         self.marks = [m for m in self.marks if any(r.get("bench_id") == m for r in self.history)]
         for record in reversed(self.history):
-            table.add_row(*self._history_cells(record), key=record.get("bench_id"))
+            table.add_row(*history_cells(record, self._mark_of(record.get("bench_id"))),
+                          key=record.get("bench_id"))
         self.show_trend()
         self.show_side_by_side()
-
-    def _history_cells(self, record: dict) -> list:
-        bench_id = record.get("bench_id")
-        mark = chr(ord("A") + self._ordered_marks().index(bench_id)) if bench_id in self.marks else ""
-        cells: list = [Text(mark, style="bold yellow"), when(record), str(record.get("backup", "?")),
-                       f"{record.get('records') or 0:,}"]
-        for name in ALL_STRATEGIES:
-            fig = (record.get("strategies") or {}).get(name) or {}
-            if fig.get("completed"):
-                star = "*" if fig.get("extrapolated") else ""
-                cells.append(fmt_rate(fig.get("rows_per_s")) + star)
-            else:
-                cells.append(Text(fig.get("status", "-") if fig else "-", style="dim"))
-        cells.append(str(record.get("status", "?")))
-        return cells
 
     def set_status(self, text: str) -> None:
         self.query_one("#bench-status", Static).update(text)
@@ -207,7 +185,7 @@ class BenchmarkScreen(KataScreen):
         table.clear()
         rows = compare(strategies)
         for row in rows:
-            table.add_row(*self._comparison_cells(row), key=row.strategy)
+            table.add_row(*comparison_cells(row), key=row.strategy)
         self.query_one("#bench-bars", BarChart).bars = [
             Bar(row.strategy + ("*" if row.extrapolated else ""), row.seconds or 0.0,
                 f"{fmt_seconds(row.seconds)} · {fmt_rate(row.rows_per_s)}" if row.seconds else row.status,
@@ -228,17 +206,12 @@ class BenchmarkScreen(KataScreen):
                            f"records · batch {record.get('batch_size', 0):,} · jobs "
                            f"{record.get('jobs', 1)} · time = median of {record.get('repeat', 1)}{extra}")
 
-    @staticmethod
-    def _comparison_cells(row: ComparisonRow) -> list:
-        name = Text(row.strategy + ("*" if row.extrapolated else ""),
-                    style=f"bold {COLORS.get(row.strategy, '')}")
-        if row.seconds is None:
-            return [name, Text(row.status, style="red"), *[""] * (len(COMPARISON_COLUMNS) - 2)]
-        return [name, fmt_seconds(row.seconds), fmt_range(row.seconds_min, row.seconds_max),
-                fmt_rate(row.rows_per_s), fmt_ratio(row.vs_legacy), fmt_ratio(row.vs_batched), fmt_saved(row),
-                fmt_bytes(row.peak_rss_bytes), _loaded(row), fmt_failed(row)]
-
     # ------------------------------------------------------------------ history views
+
+    def _mark_of(self, bench_id: str | None) -> str:
+        """"A" or "B" for a run picked for the side-by-side view, else ""."""
+        marks = self._ordered_marks()
+        return chr(ord("A") + marks.index(bench_id)) if bench_id in marks else ""
 
     def _ordered_marks(self) -> list[str]:
         """Marked runs oldest first: A is 'before', B is 'after'."""
@@ -266,30 +239,7 @@ class BenchmarkScreen(KataScreen):
             hint = "Pick two past runs (enter, or m) to compare them side by side."
             panel.update(Text(hint if self.history else "", style="dim"))
             return
-        a, b = picked[0], picked[1]
-        table = Table(title="before (A) and after (B)", title_justify="left", expand=False,
-                      show_edge=False, pad_edge=False)
-        table.add_column("")
-        table.add_column(f"A {when(a)}", justify="right")
-        table.add_column(f"B {when(b)}", justify="right")
-        table.add_column("change", justify="right")
-        for name in ALL_STRATEGIES:
-            fa = (a.get("strategies") or {}).get(name) or {}
-            fb = (b.get("strategies") or {}).get(name) or {}
-            ra = fa.get("rows_per_s") if fa.get("completed") else None
-            rb = fb.get("rows_per_s") if fb.get("completed") else None
-            table.add_row(f"{name} rows/s", fmt_rate(ra), fmt_rate(rb), _change(ra, rb))
-        for label, key in (("backup", "backup"), ("records", "records"), ("batch size", "batch_size"),
-                           ("jobs", "jobs"), ("PostgreSQL", "server_version"), ("host", "host")):
-            va, vb = a.get(key), b.get(key)
-            if key == "server_version":
-                va, vb = str(va).split(" ")[0], str(vb).split(" ")[0]
-            show = (lambda v: f"{v:,}") if isinstance(va, int) and isinstance(vb, int) else str
-            table.add_row(label, show(va), show(vb), "" if va == vb else "differs")
-        for package in ("katarestore", "psycopg", "ijson"):
-            va, vb = (a.get("versions") or {}).get(package), (b.get("versions") or {}).get(package)
-            table.add_row(package, str(va), str(vb), "" if va == vb else "differs")
-        panel.update(table)
+        panel.update(side_by_side(picked[0], picked[1]))
 
     @on(DataTable.RowSelected, "#bench-history")
     def history_row_picked(self, event: DataTable.RowSelected) -> None:
@@ -423,20 +373,3 @@ class BenchmarkScreen(KataScreen):
             self._cancel.set()  # the worker stops at its next row or batch; schemas are dropped
 
 
-def _loaded(row: ComparisonRow) -> str:
-    """Rows loaded; of the sample for a bounded (extrapolated) load."""
-    if row.loaded is None:
-        return "-"
-    if row.extrapolated and row.attempted is not None:
-        return f"{row.loaded:,}/{row.attempted:,}*"
-    return f"{row.loaded:,}"
-
-
-def _change(before: float | None, after: float | None) -> Text | str:
-    if not before or not after:
-        return ""
-    change = after / before - 1
-    if abs(change) < 0.005:
-        return "±0%"
-    style = "red bold" if change < -0.10 else ("green" if change > 0.10 else "")
-    return Text(f"{change:+.0%}", style=style)
