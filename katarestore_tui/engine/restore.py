@@ -263,6 +263,7 @@ class _Run:
         self._opened: list[psycopg.Connection] = []  # reopened after a drop; closed at the end
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.files = file_marks(plan)
+        self.resumable = False  # a finished run whose stopped tables a resume can continue
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -282,8 +283,13 @@ class _Run:
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
             failed_any = any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
-            self._reconnecting(
-                lambda: checkpoint.forget_run(self.conn, self.options.schema, self.run_id), quarantine)
+            if stopped := self._stopped_tables():  # their checkpoints stay for the resume
+                self.resumable = True
+                error = (f"{', '.join(stopped)} stopped (see the table's error); once that is "
+                         f"fixed, continue with: katarestore restore --resume {self.run_id}")
+            else:
+                self._reconnecting(lambda: checkpoint.forget_run(
+                    self.conn, self.options.schema, self.run_id), quarantine)
         except Cancelled:
             status, code = "cancelled", EXIT_FATAL
             error = f"cancelled; continue with: katarestore restore --resume {self.run_id}"
@@ -302,6 +308,18 @@ class _Run:
         if error and status == "failed":
             error += f" (the run is resumable: katarestore restore --resume {self.run_id})"
         return self._finish(status, code, error)
+
+    def _stopped_tables(self) -> list[str]:
+        """Tables a table-level error stopped (privileges, row security): not finished.
+
+        A file's fault also leaves a table failed, but finished: a resume cannot help it.
+        """
+        stopped = [name for name, s in self.stats.items() if s.state == FAILED]
+        if not stopped or self.options.single_transaction:
+            return []
+        self._live_conn()
+        committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
+        return [name for name in stopped if not (name in committed and committed[name].finished)]
 
     def _start(self) -> None:
         if warning := backend_warning():
@@ -456,6 +474,7 @@ class _Run:
             "totals": totals(self.stats),
             "warnings": self.warnings,
             "error": error,
+            "resumable": self.resumable,
             "quarantine": str(quarantine_dir(self.run_id)),
         })
 
