@@ -61,6 +61,10 @@ SESSION_SETTINGS = (
     # a server crash may lose the last batches, but each batch commits together with its
     # checkpoint row, so --resume still knows exactly what is in: no fsync wait per batch
     "SET synchronous_commit = off",
+    # a role's or the DSN's timeouts are for the app's queries, not for a restore's COPY (as
+    # pg_restore sets them for its sessions)
+    "SET statement_timeout = 0",
+    "SET idle_in_transaction_session_timeout = 0",
 )
 
 
@@ -324,11 +328,11 @@ class _Run:
     def _start(self) -> None:
         if warning := backend_warning():
             self.warn(warning)
+        for statement in SESSION_SETTINGS:
+            self.conn.execute(statement)
         checkpoint.ensure_table(self.conn, self.options.schema)
         if self.options.resume:
             self._restore_checkpoints()
-        for statement in SESSION_SETTINGS:
-            self.conn.execute(statement)
         self.fk_mode = self._choose_fk_mode()
         if self.options.clean and not self.options.resume:
             self._clean()
