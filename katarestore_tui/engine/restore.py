@@ -268,6 +268,7 @@ class _Run:
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.files = file_marks(plan)
         self.resumable = False  # a finished run whose stopped tables a resume can continue
+        self.sequence_problems: list[str] = []  # a sequence that cannot take a loaded value
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -285,7 +286,8 @@ class _Run:
             else:
                 self._load_all(quarantine)
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
-            failed_any = any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
+            failed_any = (any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
+                          or bool(self.sequence_problems))
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
             if stopped := self._stopped_tables():  # their checkpoints stay for the resume
                 self.resumable = True
@@ -457,8 +459,13 @@ class _Run:
                 for stats in self.stats.values():  # the final counts, for panes and logs
                     self.sink(TableFinished(replace(stats)))
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
-        for line in maintenance.reset_sequences(self.conn, self.schema, loaded_tables):
+        moved, problems = maintenance.reset_sequences(self.conn, self.schema, loaded_tables)
+        for line in moved:
             self.sink(Phase("sequences", line))
+        for line in problems:
+            if line not in self.warnings:  # redone after a reconnect: said once
+                self.warn(line)
+        self.sequence_problems = problems
 
     def _write_log(self, status: str, error: str | None = None, code: int | None = None) -> None:
         write_run(self.run_id, {
