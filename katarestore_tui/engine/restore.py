@@ -293,7 +293,7 @@ class _Run:
                 self.resumable = True
                 error = (f"{', '.join(stopped)} stopped (see the table's error); once that is "
                          f"fixed, continue with: katarestore restore --resume {self.run_id}")
-            else:
+            elif not self.options.single_transaction:
                 self._reconnecting(lambda: checkpoint.forget_run(
                     self.conn, self.options.schema, self.run_id), quarantine)
         except Cancelled:
@@ -332,7 +332,8 @@ class _Run:
             self.warn(warning)
         for statement in SESSION_SETTINGS:
             self.conn.execute(statement)
-        checkpoint.ensure_table(self.conn, self.options.schema)
+        if not self.options.single_transaction:  # one transaction keeps no checkpoint: a
+            checkpoint.ensure_table(self.conn, self.options.schema)  # kill leaves no trace
         if self.options.resume:
             self._restore_checkpoints()
         self.fk_mode = self._choose_fk_mode()

@@ -3,6 +3,8 @@ concurrent runs, a killed single transaction, passwords."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import psycopg
@@ -12,6 +14,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from katarestore_tui.engine.restore import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, run_restore
 from tests.helpers import assert_balanced, options, write_backup
+from tests.reliability import support
 
 SLOW = """
 CREATE TABLE slow (id int PRIMARY KEY);
@@ -70,3 +73,41 @@ def test_a_sequence_that_cannot_take_a_backup_id_is_a_warning(db, db_dsn, tmp_pa
     # a resume of it is not needed and would not fail again on the same sequence
     again = run_restore(options(db_dsn, backup, resume=result.run_id), tmp_path)
     assert again.exit_code == EXIT_USAGE and "nothing to resume" in (again.error or "")
+
+
+def relations(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    """Every relation outside the system schemas: what a restore may not leave behind."""
+    return conn.execute(
+        "SELECT n.nspname, c.relname, c.relkind FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')"
+        " AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'"
+        " ORDER BY 1, 2").fetchall()
+
+
+def test_a_killed_single_transaction_leaves_the_target_as_it_was(db, db_dsn, tmp_path: Path):
+    db.execute(support.SCHEMA)
+    db.execute("INSERT INTO items VALUES (-1, 'precious', 1.00, 'kept')")
+    before_tables = relations(db)
+    before_rows = db.execute("SELECT * FROM items ORDER BY id").fetchall()
+    backup = support.write_big_backup(tmp_path, 40_000, 10)
+    proc = support.start_cli("restore", str(backup), "--dsn", db_dsn, "--batch-size", "500",
+                             "--single-transaction", "--yes")
+    try:
+        support.wait_until(lambda: proc.poll() is not None or db.execute(
+            "SELECT count(*) FROM pg_stat_progress_copy WHERE datname = current_database()"
+            " AND tuples_processed > 0").fetchone()[0], what="a COPY in flight")
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    support.wait_until(lambda: db.execute(
+        "SELECT count(*) = 0 FROM pg_stat_activity WHERE datname = current_database()"
+        " AND application_name = 'katarestore'").fetchone()[0], what="the killed run's sessions")
+    assert relations(db) == before_tables
+    assert db.execute("SELECT * FROM items ORDER BY id").fetchall() == before_rows
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
