@@ -3,7 +3,9 @@
 A small table in the target holds, per run and table, how many records of the file
 are done. It is updated inside each batch's transaction, so after any crash
 (kill -9 included) it says exactly which records are in the database. It is
-dropped when no run needs it any more.
+dropped when no run needs it any more: every katarestore session holds a shared
+advisory lock, and the table is dropped only under the exclusive one, so a run that
+finishes never drops the table under a run that is still loading.
 """
 
 from __future__ import annotations
@@ -14,6 +16,11 @@ import psycopg
 from psycopg import sql
 
 TABLE = "_katarestore_progress"
+# held shared by every katarestore session for its lifetime (released when it ends, kill -9
+# included); taken exclusive, briefly, only to drop the table. A constant: no value in SQL.
+HOLD_SHARED = "SELECT pg_advisory_lock_shared(hashtextextended('katarestore progress', 0))"
+_TRY_EXCLUSIVE = "SELECT pg_try_advisory_lock(hashtextextended('katarestore progress', 0))"
+_RELEASE_EXCLUSIVE = "SELECT pg_advisory_unlock(hashtextextended('katarestore progress', 0))"
 
 
 @dataclass
@@ -77,7 +84,10 @@ def lock_run(conn: psycopg.Connection, run_id: str) -> bool:
     """
     row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
                        (f"katarestore run {run_id}",)).fetchone()
-    return bool(row and row[0])
+    if not (row and row[0]):
+        return False
+    conn.execute(HOLD_SHARED)  # before the table is created: no other run drops it now
+    return True
 
 
 def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkpoint]:
@@ -97,9 +107,16 @@ def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkp
 
 
 def forget_run(conn: psycopg.Connection, schema: str, run_id: str) -> None:
-    """Remove the run's rows, and the table once no run is left in it."""
+    """Remove the run's rows, and the table once no run is left in it and no other
+    katarestore session is connected (one may have created it and not written yet)."""
     target = sql.Identifier(schema, TABLE)
     conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s").format(target), (run_id,))
-    left = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()
-    if left and left[0] == 0:
-        conn.execute(sql.SQL("DROP TABLE {}").format(target))
+    got = conn.execute(_TRY_EXCLUSIVE).fetchone()  # our own shared hold does not block it
+    if not (got and got[0]):
+        return  # another run is on: the last one to finish drops the table
+    try:
+        left = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()
+        if left and left[0] == 0:
+            conn.execute(sql.SQL("DROP TABLE {}").format(target))
+    finally:
+        conn.execute(_RELEASE_EXCLUSIVE)

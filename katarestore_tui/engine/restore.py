@@ -382,7 +382,7 @@ class _Run:
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
         resumed = getattr(self, "resumed", {})
-        settings = list(SESSION_SETTINGS)
+        settings = [*SESSION_SETTINGS, checkpoint.HOLD_SHARED]
         if self.fk_mode == "replica":
             settings.append("SET session_replication_role = replica")
         session = Session(self.options.dsn, self.cancel, settings)

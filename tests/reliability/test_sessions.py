@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 from pathlib import Path
 
 import psycopg
@@ -111,3 +112,31 @@ def test_a_killed_single_transaction_leaves_the_target_as_it_was(db, db_dsn, tmp
     assert relations(db) == before_tables
     assert db.execute("SELECT * FROM items ORDER BY id").fetchall() == before_rows
     assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+
+
+def test_a_run_finishing_does_not_drop_the_checkpoint_of_a_run_still_loading(
+        db, db_dsn, tmp_path: Path):
+    db.execute(SLOW.replace("pg_sleep(0.3)", "pg_sleep(1.5)"))
+    db.execute("CREATE TABLE quick (id int PRIMARY KEY)")
+    slow_backup = write_backup(tmp_path, {"slow.json": [{"id": i} for i in range(1, 101)]},
+                               name="20240101_000001")
+    quick_backup = write_backup(tmp_path, {"quick.json": [{"id": i} for i in range(1, 11)]},
+                                name="20240101_000002")
+    results = {}
+    slow_run = threading.Thread(target=lambda: results.update(slow=run_restore(
+        options(db_dsn, slow_backup, tables=["slow"]), tmp_path)))
+    slow_run.start()
+    try:
+        support.wait_until(lambda: not slow_run.is_alive() or db.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event = 'PgSleep'").fetchone()[0], what="the slow run's first batch")
+        quick = run_restore(options(db_dsn, quick_backup, tables=["quick"]), tmp_path)
+        assert quick.exit_code == EXIT_OK, quick.error
+    finally:
+        slow_run.join(timeout=60)
+    slow = results["slow"]
+    assert slow.exit_code == EXIT_OK, slow.error
+    assert db.execute("SELECT count(*), sum(id) FROM slow").fetchone() == (100, 5050)
+    assert db.execute("SELECT count(*), sum(id) FROM quick").fetchone() == (10, 55)
+    # the last run to finish leaves nothing behind
+    assert db.execute("SELECT to_regclass('_katarestore_progress')").fetchone()[0] is None
