@@ -140,3 +140,28 @@ def test_a_run_finishing_does_not_drop_the_checkpoint_of_a_run_still_loading(
     assert db.execute("SELECT count(*), sum(id) FROM quick").fetchone() == (10, 55)
     # the last run to finish leaves nothing behind
     assert db.execute("SELECT to_regclass('_katarestore_progress')").fetchone()[0] is None
+
+
+SPACED = "open sesame99 now"  # written into the URL as is, not as %20
+
+
+@pytest.mark.parametrize("port", ["1", "valid"])
+def test_a_url_password_with_spaces_is_never_printed(db_dsn, tmp_path: Path, port):
+    params = conninfo_to_dict(db_dsn)
+    port = str(params.get("port", 5432)) if port == "valid" else port
+    dsn = f"postgresql://{params['user']}:{SPACED}@127.0.0.1:{port}/{params['dbname']}"
+    backup = write_backup(tmp_path, {"users.json": [{"id": 1}]})
+    outputs = []
+    for args in (("restore", str(backup), "--dsn", dsn, "--yes"),
+                 ("restore", str(backup), "--dsn", dsn, "--yes", "--json"),
+                 ("restore", str(backup), "--dsn", dsn, "--dry-run"),
+                 ("bench", str(backup), "--dsn", dsn, "--strategies", "copy"),
+                 ("demo", "--dsn", dsn, "--no-tui", "--backup-root", str(tmp_path / "demo")), ("history",), ("history", "--json")):
+        done = support.run_cli(*args, env=support.cli_env(DATABASE_URL=dsn))
+        outputs += [done.stdout, done.stderr]
+    assert any("cannot connect" in text or "spaces" in text for text in outputs), outputs
+    written = [p for p in (tmp_path / "data").rglob("*") if p.is_file()]
+    outputs += [p.read_text(errors="replace") for p in written]
+    for text in outputs:
+        for piece in (SPACED, "sesame99", "open sesame"):
+            assert piece not in text, text
