@@ -156,7 +156,8 @@ def test_a_url_password_with_spaces_is_never_printed(db_dsn, tmp_path: Path, por
                  ("restore", str(backup), "--dsn", dsn, "--yes", "--json"),
                  ("restore", str(backup), "--dsn", dsn, "--dry-run"),
                  ("bench", str(backup), "--dsn", dsn, "--strategies", "copy"),
-                 ("demo", "--dsn", dsn, "--no-tui", "--backup-root", str(tmp_path / "demo")), ("history",), ("history", "--json")):
+                 ("demo", "--dsn", dsn, "--no-tui", "--backup-root", str(tmp_path / "demo")),
+                 ("history",), ("history", "--json")):
         done = support.run_cli(*args, env=support.cli_env(DATABASE_URL=dsn))
         outputs += [done.stdout, done.stderr]
     assert any("cannot connect" in text or "spaces" in text for text in outputs), outputs
