@@ -231,6 +231,12 @@ def run_restore(
         return RestoreResult(None, "failed", EXIT_FATAL, 0.0, options.backup, error=(
             f"run {run_id} is being loaded by another katarestore process right now; "
             "wait for it to finish or stop it, then resume"))
+    if not options.single_transaction:  # one transaction keeps no checkpoint: a kill
+        try:  # leaves no trace
+            checkpoint.ensure_table(conn, options.schema)
+        except checkpoint.NoCheckpointPlace as exc:  # refused before anything is touched
+            conn.close()
+            return RestoreResult(None, "failed", EXIT_USAGE, 0.0, options.backup, error=str(exc))
     with conn:
         return _Run(options, conn, plan, sink, cancel, began, warnings, run_id).execute()
 
@@ -332,8 +338,6 @@ class _Run:
             self.warn(warning)
         for statement in SESSION_SETTINGS:
             self.conn.execute(statement)
-        if not self.options.single_transaction:  # one transaction keeps no checkpoint: a
-            checkpoint.ensure_table(self.conn, self.options.schema)  # kill leaves no trace
         if self.options.resume:
             self._restore_checkpoints()
         self.fk_mode = self._choose_fk_mode()

@@ -13,6 +13,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.restore import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, run_restore
 from tests.helpers import assert_balanced, options, write_backup
 from tests.reliability import support
@@ -166,3 +167,70 @@ def test_a_url_password_with_spaces_is_never_printed(db_dsn, tmp_path: Path, por
     for text in outputs:
         for piece in (SPACED, "sesame99", "open sesame"):
             assert piece not in text, text
+
+
+@pytest.fixture
+def owner_role(db):
+    """A role that owns its tables in public but may not create there (PostgreSQL 15's
+    default for a role that is not the database owner)."""
+    name = "kr_owner_" + db.info.dbname[-8:]
+    db.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+    db.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+    db.execute("CREATE TABLE owned (id int PRIMARY KEY, v text)")
+    db.execute(sql.SQL("ALTER TABLE owned OWNER TO {}").format(sql.Identifier(name)))
+    yield name
+    db.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+    db.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+def test_an_owner_without_create_on_public_restores(db, db_dsn, tmp_path: Path, owner_role):
+    db.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+        sql.Identifier(db.info.dbname), sql.Identifier(owner_role)))
+    dsn = with_params(db_dsn, user=owner_role)
+    with psycopg.connect(dsn) as probe:  # the premise: this role may not create in public
+        assert not probe.execute("SELECT has_schema_privilege('public', 'CREATE')").fetchone()[0]
+    rows = [{"id": i, "v": f"v{i}"} for i in range(1, 51)]
+    backup = write_backup(tmp_path, {"owned.json": rows})
+    result = run_restore(options(dsn, backup, batch_size=10), tmp_path)
+    assert result.exit_code == EXIT_OK, result.error
+    assert db.execute("SELECT count(*), sum(id) FROM owned").fetchone() == (50, 1275)
+    assert_balanced(result)
+    # its checkpoint lived in a schema of its own, and is gone with it
+    assert db.execute("SELECT to_regclass('katarestore._katarestore_progress'),"
+                      " to_regclass('public._katarestore_progress'),"
+                      " to_regnamespace('katarestore')").fetchone() == (None, None, None)
+
+
+def test_an_owner_who_can_create_nowhere_is_refused_up_front(db, db_dsn, tmp_path: Path,
+                                                             owner_role):
+    dsn = with_params(db_dsn, user=owner_role)
+    backup = write_backup(tmp_path, {"owned.json": [{"id": 1, "v": "a"}]})
+    result = run_restore(options(dsn, backup), tmp_path)
+    assert result.exit_code == EXIT_USAGE, result.error
+    assert "CREATE" in result.error and "schema public" in result.error
+    assert "--resume" not in result.error  # nothing started: there is nothing to resume
+    assert db.execute("SELECT count(*) FROM owned").fetchone()[0] == 0
+    assert db.execute("SELECT to_regnamespace('katarestore')").fetchone()[0] is None
+
+
+def test_a_resume_finds_the_checkpoint_in_its_own_schema(db, db_dsn, tmp_path: Path,
+                                                         owner_role):
+    db.execute(sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+        sql.Identifier(db.info.dbname), sql.Identifier(owner_role)))
+    db.execute("CREATE TABLE zlocked (id int)")  # not the role's: it may not insert yet
+    db.execute(sql.SQL("GRANT SELECT ON zlocked TO {}").format(sql.Identifier(owner_role)))
+    dsn = with_params(db_dsn, user=owner_role)
+    backup = write_backup(tmp_path, {"owned.json": [{"id": i, "v": "x"} for i in range(1, 21)],
+                                     "zlocked.json": [{"id": i} for i in range(1, 6)]})
+    first = run_restore(options(dsn, backup, batch_size=5), tmp_path)
+    assert first.exit_code == EXIT_PARTIAL and first.tables["zlocked"].records == 0, first.error
+    assert db.execute("SELECT count(*) FROM katarestore._katarestore_progress"
+                      " WHERE run_id = %s", (first.run_id,)).fetchone()[0] >= 1
+    checkpoint._places.clear()  # a new process knows nothing of where it was put
+    db.execute(sql.SQL("GRANT INSERT ON zlocked TO {}").format(sql.Identifier(owner_role)))
+    again = run_restore(options(dsn, backup, batch_size=5, resume=first.run_id), tmp_path)
+    assert again.exit_code == EXIT_OK, again.error
+    assert db.execute("SELECT count(*) FROM owned").fetchone()[0] == 20
+    assert again.tables["owned"].duplicates == 0  # not loaded a second time
+    assert db.execute("SELECT count(*) FROM zlocked").fetchone()[0] == 5
+    assert db.execute("SELECT to_regnamespace('katarestore')").fetchone()[0] is None
