@@ -9,9 +9,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 MASK = "****"
 
-# user:password@ up to the last '@' before any query string: a password written without
-# percent-encoding may hold '@' or '/'
-_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s?]*)(?P<tail>@)", re.I)
+# user:password@ up to the last '@' on the line before any query string: a password written
+# without percent-encoding may hold '@', '/' or spaces (libpq refuses the spaces, but echoes
+# the URL's words back)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\n?]*)(?P<tail>@)", re.I)
 # password=value; an unquoted value with spaces (a typo libpq refuses, echoing its words)
 # runs on to the next key= word
 _KV_PASSWORD = re.compile(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 
 from katarestore_tui.cli.parser import build_parser
@@ -44,5 +46,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopped at once; the run is resumable (katarestore history)", file=sys.stderr)
         return EXIT_FATAL
+    except Exception as exc:
+        return _database_error(exc, args)
     parser.error(f"unknown command {command}")
     return EXIT_USAGE
+
+
+def _database_error(exc: Exception, args: argparse.Namespace) -> int:
+    """A database error a command did not catch (demo's connect): one line, no traceback,
+    whose DSN and password are masked (libpq echoes a malformed URL's words)."""
+    import psycopg
+
+    from katarestore_tui.redact import redact_text, secrets_of
+
+    if not isinstance(exc, psycopg.Error):
+        raise exc
+    secrets = secrets_of(getattr(args, "dsn", None)) + secrets_of(os.environ.get("DATABASE_URL"))
+    print(f"error: {redact_text(str(exc).strip(), secrets)}", file=sys.stderr)
+    return EXIT_FATAL

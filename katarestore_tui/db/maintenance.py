@@ -92,12 +92,15 @@ def orphan_detail(orphan: Orphan) -> tuple[str, str]:
     return message, detail
 
 
-def reset_sequences(conn: psycopg.Connection, schema: Schema, tables: list[str]) -> list[str]:
+def reset_sequences(conn: psycopg.Connection, schema: Schema, tables: list[str]
+                    ) -> tuple[list[str], list[str]]:
     """Move every serial/identity sequence of `tables` past the largest value present.
 
-    Never moves a sequence backwards. Returns one line per sequence moved.
+    Never moves a sequence backwards. Returns one line per sequence moved, and one per
+    sequence that cannot take the value (an identity's MAXVALUE below a backup id): the
+    rows stay, the operator is told which sequence and which value, the run goes on.
     """
-    moved = []
+    moved, problems = [], []
     for name in tables:
         for seq in schema.tables[name].sequences:
             top = conn.execute(
@@ -112,6 +115,15 @@ def reset_sequences(conn: psycopg.Connection, schema: Schema, tables: list[str])
             ).fetchone()[0]
             position = current if current is not None else 0
             if top > position:
-                conn.execute("SELECT setval(%s::regclass, %s, true)", (seq.name, top))
+                try:
+                    with conn.transaction():  # a savepoint inside --single-transaction
+                        conn.execute("SELECT setval(%s::regclass, %s, true)", (seq.name, top))
+                except psycopg.DataError as exc:  # out of the sequence's bounds
+                    reason = (exc.diag.message_primary or str(exc)).strip()
+                    problems.append(
+                        f"sequence {seq.name} could not be moved to {top} ({name}.{seq.column}'s "
+                        f"largest value): {reason}. The rows are loaded; widen the sequence "
+                        f"(ALTER SEQUENCE {seq.name} MAXVALUE ...) before the app inserts")
+                    continue
                 moved.append(f"{seq.name} -> {top}")
-    return moved
+    return moved, problems

@@ -3,7 +3,13 @@
 A small table in the target holds, per run and table, how many records of the file
 are done. It is updated inside each batch's transaction, so after any crash
 (kill -9 included) it says exactly which records are in the database. It is
-dropped when no run needs it any more.
+dropped when no run needs it any more: every katarestore session holds a shared
+advisory lock, and the table is dropped only under the exclusive one, so a run that
+finishes never drops the table under a run that is still loading.
+
+It lives next to the tables when the role may create there, else in a schema
+`katarestore` of its own (PostgreSQL 15 gives a table owner who is not the database
+owner no CREATE on public); with neither right the run is refused before it starts.
 """
 
 from __future__ import annotations
@@ -14,6 +20,13 @@ import psycopg
 from psycopg import sql
 
 TABLE = "_katarestore_progress"
+OWN_SCHEMA = "katarestore"  # where the checkpoint goes when the tables' schema is closed
+MADE_BY_US = "katarestore's resume checkpoints; dropped by katarestore once empty"
+# held shared by every katarestore session for its lifetime (released when it ends, kill -9
+# included); taken exclusive, briefly, only to drop the table. A constant: no value in SQL.
+HOLD_SHARED = "SELECT pg_advisory_lock_shared(hashtextextended('katarestore progress', 0))"
+_TRY_EXCLUSIVE = "SELECT pg_try_advisory_lock(hashtextextended('katarestore progress', 0))"
+_RELEASE_EXCLUSIVE = "SELECT pg_advisory_unlock(hashtextextended('katarestore progress', 0))"
 
 
 @dataclass
@@ -27,19 +40,84 @@ class Checkpoint:
     fk_moved: int = 0  # rows the set-based FK check moved to quarantine (committed)
 
 
+class NoCheckpointPlace(Exception):
+    """The role may create the checkpoint table nowhere; the message says which right."""
+
+
+# (server, database, tables' schema) -> the schema holding the checkpoint, once known
+_places: dict[tuple, str] = {}
+
+
+def _key(conn: psycopg.Connection, schema: str) -> tuple:
+    return (conn.info.host, conn.info.port, conn.info.dbname, schema)
+
+
+def _exists(conn: psycopg.Connection, place: str) -> bool:
+    name = sql.Identifier(place, TABLE).as_string(conn)
+    row = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+    return bool(row and row[0] is not None)
+
+
+def _place(conn: psycopg.Connection, schema: str) -> str:
+    """The schema of the checkpoint for runs into `schema`: where ensure_table put it, else
+    where one exists (a resume in a new process), else next to the tables."""
+    key = _key(conn, schema)
+    if key not in _places:
+        _places[key] = next((p for p in (schema, OWN_SCHEMA) if _exists(conn, p)), schema)
+    return _places[key]
+
+
+def _target(conn: psycopg.Connection, schema: str) -> sql.Identifier:
+    return sql.Identifier(_place(conn, schema), TABLE)
+
+
+def _choose_place(conn: psycopg.Connection, schema: str) -> str:
+    """Next to the tables if it is there or may be created there, else schema katarestore."""
+    if _exists(conn, schema):
+        return schema
+    may = conn.execute(
+        "SELECT has_schema_privilege(%s, 'CREATE'), to_regnamespace(%s) IS NOT NULL,"
+        " has_database_privilege(current_database(), 'CREATE'), current_user",
+        (schema, OWN_SCHEMA),
+    ).fetchone()
+    in_schema, own_exists, in_database, user = may
+    if in_schema:
+        return schema
+    if own_exists and (_exists(conn, OWN_SCHEMA) or conn.execute(
+            "SELECT has_schema_privilege(%s, 'CREATE')", (OWN_SCHEMA,)).fetchone()[0]):
+        return OWN_SCHEMA
+    if in_database:
+        with conn.transaction():
+            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(OWN_SCHEMA)))
+            conn.execute(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(
+                sql.Identifier(OWN_SCHEMA), sql.Literal(MADE_BY_US)))
+        return OWN_SCHEMA
+    raise NoCheckpointPlace(
+        f"role {user} may not create katarestore's resume checkpoint (a small table, {TABLE}, "
+        "that commits with each batch so that a stopped run resumes exactly): grant it CREATE "
+        f"on schema {schema} (GRANT CREATE ON SCHEMA {schema} TO {user}), or CREATE on the "
+        f"database so it can make a schema {OWN_SCHEMA} of its own, or create that schema for "
+        f"it (CREATE SCHEMA {OWN_SCHEMA} AUTHORIZATION {user})"
+    )
+
+
 def ensure_table(conn: psycopg.Connection, schema: str) -> None:
+    """Create the checkpoint table where the role may; raises NoCheckpointPlace."""
+    place = _choose_place(conn, schema)
+    _places[_key(conn, schema)] = place
+    target = sql.Identifier(place, TABLE)
     conn.execute(
         sql.SQL(
             "CREATE TABLE IF NOT EXISTS {} (run_id text, table_name text, records_done bigint,"
             " loaded bigint, duplicates bigint, failed bigint, finished boolean DEFAULT false,"
             " PRIMARY KEY (run_id, table_name))"
-        ).format(sql.Identifier(schema, TABLE))
+        ).format(target)
     )
     conn.execute(
         sql.SQL(
             "ALTER TABLE {} ADD COLUMN IF NOT EXISTS error text,"
             " ADD COLUMN IF NOT EXISTS fk_moved bigint NOT NULL DEFAULT 0"
-        ).format(sql.Identifier(schema, TABLE))
+        ).format(target)
     )
 
 
@@ -53,7 +131,7 @@ def save(conn: psycopg.Connection, schema: str, run_id: str, table: str, state: 
             " DO UPDATE SET records_done = EXCLUDED.records_done, loaded = EXCLUDED.loaded,"
             " duplicates = EXCLUDED.duplicates, failed = EXCLUDED.failed,"
             " finished = EXCLUDED.finished, error = EXCLUDED.error"
-        ).format(sql.Identifier(schema, TABLE)),
+        ).format(_target(conn, schema)),
         (run_id, table, state.records_done, state.loaded, state.duplicates, state.failed,
          state.finished, state.error),
     )
@@ -65,7 +143,7 @@ def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: st
         sql.SQL(
             "UPDATE {} SET loaded = loaded - %s, failed = failed + %s, fk_moved = fk_moved + %s"
             " WHERE run_id = %s AND table_name = %s"
-        ).format(sql.Identifier(schema, TABLE)),
+        ).format(_target(conn, schema)),
         (moved, moved, moved, run_id, table),
     )
 
@@ -77,29 +155,58 @@ def lock_run(conn: psycopg.Connection, run_id: str) -> bool:
     """
     row = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
                        (f"katarestore run {run_id}",)).fetchone()
-    return bool(row and row[0])
+    if not (row and row[0]):
+        return False
+    conn.execute(HOLD_SHARED)  # before the table is created: no other run drops it now
+    return True
 
 
 def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkpoint]:
-    name = sql.Identifier(schema, TABLE).as_string(conn)
-    exists = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
-    if not exists or exists[0] is None:
+    _places.pop(_key(conn, schema), None)  # another process may have moved it since
+    place = _place(conn, schema)
+    if not _exists(conn, place):
         return {}
+    target = sql.Identifier(place, TABLE)
     rows = conn.execute(
         sql.SQL(
             "SELECT table_name, records_done, loaded, duplicates, failed, finished, error,"
             " fk_moved FROM {}"
             " WHERE run_id = %s"
-        ).format(sql.Identifier(schema, TABLE)),
+        ).format(target),
         (run_id,),
     ).fetchall()
     return {r[0]: Checkpoint(*r[1:]) for r in rows}
 
 
 def forget_run(conn: psycopg.Connection, schema: str, run_id: str) -> None:
-    """Remove the run's rows, and the table once no run is left in it."""
-    target = sql.Identifier(schema, TABLE)
+    """Remove the run's rows, and the table once no run is left in it and no other
+    katarestore session is connected (one may have created it and not written yet)."""
+    place = _place(conn, schema)
+    target = sql.Identifier(place, TABLE)
     conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s").format(target), (run_id,))
-    left = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()
-    if left and left[0] == 0:
-        conn.execute(sql.SQL("DROP TABLE {}").format(target))
+    got = conn.execute(_TRY_EXCLUSIVE).fetchone()  # our own shared hold does not block it
+    if not (got and got[0]):
+        return  # another run is on: the last one to finish drops the table
+    try:
+        left = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()
+        if left and left[0] == 0:
+            conn.execute(sql.SQL("DROP TABLE {}").format(target))
+            _places.pop(_key(conn, schema), None)
+            if place == OWN_SCHEMA:  # the schema goes too, if katarestore made it
+                _drop_own_schema(conn)
+    finally:
+        conn.execute(_RELEASE_EXCLUSIVE)
+
+
+def _drop_own_schema(conn: psycopg.Connection) -> None:
+    """Drop schema katarestore if katarestore made it and nothing else is in it; a schema
+    an administrator made for it stays, so the right to create one is not needed again."""
+    comment = conn.execute("SELECT obj_description(to_regnamespace(%s), 'pg_namespace')",
+                           (OWN_SCHEMA,)).fetchone()
+    if not comment or comment[0] != MADE_BY_US:
+        return
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("DROP SCHEMA {}").format(sql.Identifier(OWN_SCHEMA)))
+    except psycopg.Error:
+        pass  # something else was put there since: leave it

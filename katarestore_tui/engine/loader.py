@@ -38,12 +38,26 @@ from katarestore_tui.engine.events import (
 )
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter
 from katarestore_tui.errors import Cancelled, FatalError
+from katarestore_tui.redact import redact_text
 
 
 def is_row_error(exc: psycopg.Error) -> bool:
     """Errors that belong to a record (bad value, constraint), not to the table or server."""
     state = exc.sqlstate or ""
     return state[:2] in ("22", "23") or state == "21000"
+
+
+# Classes a single record can raise beyond 22/23: a program limit hit by one value (54000
+# index row too large, too many array dimensions), a trigger's RAISE (P0), a routine's or a
+# view's check (2F, 38, 39, 44), a row changed twice (27). Everything else (42 privileges and
+# undefined objects, 0A row security refusing COPY, 53 resources, 55/57 locks and cancels,
+# 08 connection) is about the table, the role or the session, even when COPY names a line.
+RECORD_CLASSES = ("20", "21", "22", "23", "27", "2F", "38", "39", "44", "54", "P0")
+
+
+def is_record_error(exc: psycopg.Error) -> bool:
+    """An error one record can cause; it is that record's once reproduced on it alone."""
+    return (exc.sqlstate or "")[:2] in RECORD_CLASSES
 
 
 MAX_BATCH_ATTEMPTS = 5  # a batch redone after this many drops in a row: give up (resumable)
@@ -136,7 +150,7 @@ class BatchWriter:
                 self._attempt(columns, chunk, result)
                 return
             except psycopg.Error as exc:
-                if not is_row_error(exc):
+                if not is_record_error(exc):
                     raise
                 if self._switch_to_stage(exc):
                     continue
@@ -174,7 +188,7 @@ class BatchWriter:
                 self._attempt(columns, [line], result)
                 return
             except psycopg.Error as exc:
-                if not is_row_error(exc):
+                if not is_record_error(exc):
                     raise
                 if self._switch_to_stage(exc):
                     continue
@@ -235,6 +249,7 @@ class TableLoader:
         )
         self.skip = begun.records_done
         self._fetcher = RecordFetcher(table_file)
+        self.stopped = False  # by a table error (_stop_table): resumable once fixed
         self._throttle = ProgressThrottle()
 
     def _writer(self) -> BatchWriter:
@@ -279,17 +294,43 @@ class TableLoader:
             else:
                 if self.cancel.is_set():
                     raise Cancelled
+        except psycopg.Error as exc:  # about the table or the session, not a record
+            self._stop_table(exc, item)
         except Cancelled:
             stats.state = CANCELLED
             stats.seconds = time.monotonic() - began
             self.sink(TableFinished(replace(stats)))
             raise
         stats.seconds = time.monotonic() - began
+        if self.stopped:  # the checkpoint stays unfinished: a resume continues this table
+            self.sink(TableFinished(replace(stats)))
+            return stats
         if stats.state == LOADING:
             stats.state = DONE if stats.failed == 0 else PARTIAL
         self._save_finished()
         self.sink(TableFinished(replace(stats)))
         return stats
+
+    def _stop_table(self, exc: psycopg.Error, batch: EncodedBatch) -> None:
+        """An error about the table or the session, not a record: this table stops.
+
+        The batch rolled back, so its quarantine lines go and its records count nowhere:
+        `records` stays at what committed. A lost connection or a stop is not this.
+        """
+        if self.cancel.is_set():  # a statement cut short by the stop
+            self.stats.state = CANCELLED
+            self.sink(TableFinished(replace(self.stats)))
+            raise Cancelled from None
+        if connection_lost(exc, self.conn):
+            raise exc
+        self.quarantine.forget(
+            self.table.name, lambda e: e.get("index") is None or e["index"] < self._first(batch)
+        )
+        reason = redact_text(" ".join(str(exc).split()))
+        self.stats.state = FAILED
+        self.stats.error = f"stopped after {self.stats.records:,} records: {reason}"
+        self.stopped = True
+        self.sink(Warning(f"{self.table.name}: {self.stats.error}", self.table.name))
 
     def _finish_source(self, end: SourceEnd) -> None:
         stats = self.stats

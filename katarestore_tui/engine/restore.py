@@ -68,6 +68,10 @@ SESSION_SETTINGS = (
     # a server crash may lose the last batches, but each batch commits together with its
     # checkpoint row, so --resume still knows exactly what is in: no fsync wait per batch
     "SET synchronous_commit = off",
+    # a role's or the DSN's timeouts are for the app's queries, not for a restore's COPY (as
+    # pg_restore sets them for its sessions)
+    "SET statement_timeout = 0",
+    "SET idle_in_transaction_session_timeout = 0",
 )
 
 
@@ -231,6 +235,12 @@ def run_restore(
         return RestoreResult(None, "failed", EXIT_FATAL, 0.0, options.backup, error=(
             f"run {run_id} is being loaded by another katarestore process right now; "
             "wait for it to finish or stop it, then resume"))
+    if not options.single_transaction:  # one transaction keeps no checkpoint: a kill
+        try:  # leaves no trace
+            checkpoint.ensure_table(conn, options.schema)
+        except checkpoint.NoCheckpointPlace as exc:  # refused before anything is touched
+            conn.close()
+            return RestoreResult(None, "failed", EXIT_USAGE, 0.0, options.backup, error=str(exc))
     with conn:
         return _Run(options, conn, plan, sink, cancel, began, warnings, run_id).execute()
 
@@ -267,6 +277,8 @@ class _Run:
         self._opened: list[psycopg.Connection] = []  # reopened after a drop; closed at the end
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.files = file_marks(plan)
+        self.resumable = False  # a finished run whose stopped tables a resume can continue
+        self.sequence_problems: list[str] = []  # a sequence that cannot take a loaded value
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -284,10 +296,16 @@ class _Run:
             else:
                 self._load_all(quarantine)
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
-            failed_any = any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
+            failed_any = (any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
+                          or bool(self.sequence_problems))
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
-            self._reconnecting(
-                lambda: checkpoint.forget_run(self.conn, self.options.schema, self.run_id), quarantine)
+            if stopped := self._stopped_tables():  # their checkpoints stay for the resume
+                self.resumable = True
+                error = (f"{', '.join(stopped)} stopped (see the table's error); once that is "
+                         f"fixed, continue with: katarestore restore --resume {self.run_id}")
+            elif not self.options.single_transaction:
+                self._reconnecting(lambda: checkpoint.forget_run(
+                    self.conn, self.options.schema, self.run_id), quarantine)
         except Cancelled:
             status, code = "cancelled", EXIT_FATAL
             error = f"cancelled; continue with: katarestore restore --resume {self.run_id}"
@@ -307,14 +325,25 @@ class _Run:
             error += f" (the run is resumable: katarestore restore --resume {self.run_id})"
         return self._finish(status, code, error)
 
+    def _stopped_tables(self) -> list[str]:
+        """Tables a table-level error stopped (privileges, row security): not finished.
+
+        A file's fault also leaves a table failed, but finished: a resume cannot help it.
+        """
+        stopped = [name for name, s in self.stats.items() if s.state == FAILED]
+        if not stopped or self.options.single_transaction:
+            return []
+        self._live_conn()
+        committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
+        return [name for name in stopped if not (name in committed and committed[name].finished)]
+
     def _start(self) -> None:
         if warning := backend_warning():
             self.warn(warning)
-        checkpoint.ensure_table(self.conn, self.options.schema)
-        if self.options.resume:
-            self._restore_checkpoints()
         for statement in SESSION_SETTINGS:
             self.conn.execute(statement)
+        if self.options.resume:
+            self._restore_checkpoints()
         self.fk_mode = self._choose_fk_mode()
         if self.options.clean and not self.options.resume:
             self._clean()
@@ -361,7 +390,7 @@ class _Run:
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
         resumed = getattr(self, "resumed", {})
-        settings = list(SESSION_SETTINGS)
+        settings = [*SESSION_SETTINGS, checkpoint.HOLD_SHARED]
         if self.fk_mode == "replica":
             settings.append("SET session_replication_role = replica")
         session = Session(self.options.dsn, self.cancel, settings)
@@ -439,8 +468,13 @@ class _Run:
                 for stats in self.stats.values():  # the final counts, for panes and logs
                     self.sink(TableFinished(replace(stats)))
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
-        for line in maintenance.reset_sequences(self.conn, self.schema, loaded_tables):
+        moved, problems = maintenance.reset_sequences(self.conn, self.schema, loaded_tables)
+        for line in moved:
             self.sink(Phase("sequences", line))
+        for line in problems:
+            if line not in self.warnings:  # redone after a reconnect: said once
+                self.warn(line)
+        self.sequence_problems = problems
 
     def _write_log(self, status: str, error: str | None = None, code: int | None = None) -> None:
         write_run(self.run_id, {
@@ -460,6 +494,7 @@ class _Run:
             "totals": totals(self.stats),
             "warnings": self.warnings,
             "error": error,
+            "resumable": self.resumable,
             "quarantine": str(quarantine_dir(self.run_id)),
         })
 

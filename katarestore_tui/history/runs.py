@@ -74,4 +74,6 @@ def list_runs(limit: int | None = None) -> list[dict]:
 
 
 def is_resumable(run: dict) -> bool:
-    return run.get("status") in RESUMABLE_STATUSES and not run.get("options", {}).get("dry_run")
+    """A run stopped part-way, or one that finished with tables a table error stopped."""
+    stopped = run.get("status") in RESUMABLE_STATUSES or bool(run.get("resumable"))
+    return stopped and not run.get("options", {}).get("dry_run")
