@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dsn", help="target (default $DATABASE_URL, else embedded)")
     demo.add_argument("--backup-root", type=Path, default=None)
     demo.add_argument("--no-tui", action="store_true", help="restore in the CLI and print it")
+    demo.add_argument("--into-existing", action="store_true",
+                      help="create the sample tables in a database that has other tables "
+                      "(tables the demo did not create are never dropped or changed)")
     demo.add_argument("--json", action="store_true")
     return parser
 
