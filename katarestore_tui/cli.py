@@ -101,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("run_id")
     retry.add_argument("--table")
     retry.add_argument("--dsn", help="target (default: the run's target from $DATABASE_URL/--dsn)")
+    retry.add_argument("--batch-size", type=_positive, default=None,
+                       help="records per committed batch (default 5,000)")
     retry.add_argument("--json", action="store_true")
 
     demo = sub.add_parser("demo", help="write a sample backup, create its schema, open the TUI")

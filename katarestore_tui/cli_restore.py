@@ -144,10 +144,15 @@ def retry_command(args: argparse.Namespace) -> int:
     dsn = _resolve_target(target, reporter)
     if dsn is None:
         return EXIT_FATAL
-    result = retry_run(args.run_id, dsn, args.table)
+    batch = getattr(args, "batch_size", None)
+    result = retry_run(args.run_id, dsn, args.table, **({"batch_size": batch} if batch else {}))
     if args.json:
-        print_json({"run_id": result.run_id, "tables": result.tables, "error": result.error})
+        print_json({"run_id": result.run_id, "tables": result.tables, "error": result.error,
+                    "recovered": result.recovered})
     else:
+        for name, counts in result.recovered.items():
+            print(f"{name}: finished an interrupted retry: {counts['loaded']:,} loaded, "
+                  f"{counts['duplicates']:,} duplicates, {counts['still_failed']:,} still failing")
         for name, counts in result.tables.items():
             print(f"{name}: retried {counts['retried']:,}: {counts['loaded']:,} loaded, "
                   f"{counts['duplicates']:,} duplicates, {counts['still_failed']:,} still failing")
