@@ -35,7 +35,9 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dsn", help="target database (default $DATABASE_URL, else embedded)")
     parser.add_argument("--backup-root", type=Path, default=None,
                         help="folder of backups (default $KATARESTORE_BACKUP_ROOT or ./kata_json)")
-    parser.add_argument("--schema", default="public", help="target schema (default public)")
+    parser.add_argument("--schema", default=None,
+                        help="target schema (default: the URL's ?schema= as Prisma writes it, "
+                        "else public)")
 
 
 def build_parser() -> argparse.ArgumentParser:

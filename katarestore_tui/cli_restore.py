@@ -44,7 +44,7 @@ def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> b
 def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
     """A resume continues the run as it was started: options left out come from its log."""
     fk_checks = {"auto": "auto", "replica": "after", "immediate": "row"}
-    defaults = {"schema": "public", "tables": [], "exclude": [], "on_conflict": "skip",
+    defaults = {"schema": None, "tables": [], "exclude": [], "on_conflict": "skip",
                 "single_transaction": False, "jobs": 1}
     for name, default in defaults.items():
         if name in before and getattr(args, name) == default:
@@ -71,6 +71,10 @@ def restore_command(args: argparse.Namespace) -> int:
     dsn = _resolve_target(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL
+    if args.schema is None:  # a Prisma URL's ?schema= is where its tables are
+        from katarestore_tui.db.target import url_schema
+
+        args.schema = url_schema(args.dsn) or "public"
     options = RestoreOptions(
         backup=backup,
         dsn=dsn,

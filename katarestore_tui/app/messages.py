@@ -22,6 +22,7 @@ class TargetResolved(Message):
     source: str
     description: str
     error: str | None = None
+    schema: str = "public"  # the URL's ?schema= (Prisma), else public
 
 
 @dataclass
