@@ -131,6 +131,9 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
             "app's migrations first (katarestore fills existing tables, it does not create them)"
         )
     plan = build_plan(backup, schema, options.tables, options.exclude)
+    if refusal := plan.conflict_message():
+        conn.close()
+        raise ConfigError(refusal)
     if not plan.tables:
         conn.close()
         raise FatalError(
