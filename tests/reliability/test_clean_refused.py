@@ -115,3 +115,30 @@ def test_clean_cannot_be_added_on_a_resume(db, db_dsn, tmp_path) -> None:
     resumed = run_cli("restore", "--resume", first.run_id, "--dsn", db_dsn)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert _authors(db) == [(1, "Ann"), (2, "Bob"), (3, "Cy")]
+
+
+def test_single_transaction_clean_is_undone_with_the_load(db, db_dsn, tmp_path) -> None:
+    """All or nothing includes the clean: a stopped run leaves the stale rows, its resume
+    cleans and loads."""
+    import threading
+
+    from katarestore_tui.engine.events import TableProgress
+    from katarestore_tui.engine.restore import run_restore
+    from tests.helpers import options
+
+    db.execute(SCHEMA)
+    before = _authors(db)
+    backup = write_backup(tmp_path, {"authors.json": AUTHORS})
+    stop = threading.Event()
+
+    def sink(event) -> None:
+        if isinstance(event, TableProgress) and event.stats.loaded:
+            stop.set()
+
+    first = run_restore(options(db_dsn, backup, batch_size=1, clean=True,
+                                single_transaction=True), tmp_path, sink, stop)
+    assert first.status == "cancelled", first.error
+    assert _authors(db) == before  # the TRUNCATE was rolled back with the batches
+    resumed = run_cli("restore", "--resume", first.run_id, "--dsn", db_dsn, "--json")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert _authors(db) == [(1, "Ann"), (2, "Bob"), (3, "Cy")]
