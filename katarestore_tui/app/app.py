@@ -50,6 +50,7 @@ class KatarestoreApp(App[int]):
         super().__init__()
         self.requested_dsn = dsn
         self.dsn: str | None = None
+        self.schema = "public"  # where the target's tables are: a Prisma URL's ?schema=
         self.backup_root = Path(backup_root or default_backup_root())
         self.initial_backup = str(backup) if backup else None
         self.now = now
@@ -75,14 +76,15 @@ class KatarestoreApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="target")
     def resolve_target(self) -> None:
-        from katarestore_tui.db.target import resolve_target
+        from katarestore_tui.db.target import resolve_target, url_schema
 
         try:
             target = resolve_target(self.requested_dsn)
+            schema = url_schema(self.requested_dsn) or "public"
         except Exception as exc:  # the embedded server may fail in many ways: say why
             self.post_message(TargetResolved(None, "", "", redact_text(str(exc))))
             return
-        self.post_message(TargetResolved(target.dsn, target.source, target.description))
+        self.post_message(TargetResolved(target.dsn, target.source, target.description, schema=schema))
 
     @on(TargetResolved)
     def target_resolved(self, message: TargetResolved) -> None:
@@ -91,7 +93,10 @@ class KatarestoreApp(App[int]):
             self.notify(message.error or "no target database", title="No target", severity="error")
             return
         self.dsn = message.dsn
+        self.schema = message.schema
         where = _escape(redact_dsn(message.dsn))
+        if message.schema != "public":
+            where += f" schema {_escape(message.schema)}"
         if message.source == "embedded":
             self.target_label = (f"[b]Target[/b]  {_escape(message.description)} "
                                  "[dim](no --dsn, no $DATABASE_URL)[/]")

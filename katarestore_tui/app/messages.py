@@ -18,6 +18,7 @@ class TargetResolved(Message):
     source: str
     description: str
     error: str | None = None
+    schema: str = "public"  # the URL's ?schema= (Prisma), else public
 
 
 @dataclass

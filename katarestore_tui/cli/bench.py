@@ -16,6 +16,7 @@ from katarestore_tui.errors import EXIT_FATAL
 def bench_command(args: argparse.Namespace) -> int:
     from katarestore_tui.bench.runner import BenchConfig, run_benchmark
     from katarestore_tui.cli.bench_output import BenchTextReporter, figures_text
+    from katarestore_tui.db.target import url_schema
 
     reporter = TextReporter()
     dsn = target_dsn(args.dsn, reporter)
@@ -25,7 +26,7 @@ def bench_command(args: argparse.Namespace) -> int:
         dsn=dsn,
         backup_root=backup_root(args),
         backup=args.backup or None,
-        schema=args.schema,
+        schema=args.schema or url_schema(args.dsn) or "public",
         strategies=tuple(args.strategies),
         repeat=args.repeat,
         batch_size=args.batch_size,

@@ -8,24 +8,40 @@ from katarestore_tui.cli.output import TextReporter
 from katarestore_tui.cli.parser import backup_root
 from katarestore_tui.cli.restore import restore_command
 from katarestore_tui.cli.target import target_dsn
-from katarestore_tui.errors import EXIT_FATAL
+from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE
 
 
 def demo_command(args: argparse.Namespace) -> int:
     import psycopg
 
-    from katarestore_tui.demo import create_demo_schema, write_demo_backup
+    from katarestore_tui.demo import (
+        DemoRefused,
+        create_demo_schema,
+        inspect_demo_target,
+        write_demo_backup,
+    )
 
     reporter = TextReporter()
     dsn = target_dsn(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        refusal = _demo_refusal(inspect_demo_target(conn), getattr(args, "into_existing", False))
+        try:
+            if refusal is None:
+                create_demo_schema(conn, drop_existing=True)
+        except DemoRefused as exc:
+            refusal = str(exc)
+        except psycopg.Error as exc:  # a name the demo needs is taken by an index, a sequence
+            refusal = f"could not create the sample schema: {exc}"
+    if refusal is not None:
+        reporter.say(f"error: {refusal}")
+        reporter.say("katarestore demo refused: nothing was changed")
+        return EXIT_USAGE
+    reporter.say("created the sample schema (users, courses, lessons, enrollments, ...)")
     root = backup_root(args)
     demo = write_demo_backup(root, rows=args.rows, bad_records=True)
     reporter.say(f"wrote a sample Katacore backup to {demo.path}")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        create_demo_schema(conn, drop_existing=True)
-    reporter.say("created the sample schema (users, courses, lessons, enrollments, ...)")
     if not args.no_tui:
         from katarestore_tui.app.app import run_app
 
@@ -38,3 +54,18 @@ def demo_command(args: argparse.Namespace) -> int:
         json=args.json,
     )
     return restore_command(ns)
+
+
+def _demo_refusal(target, into_existing: bool) -> str | None:
+    """Why the demo may not write into this target, or None: only its own tables may go."""
+    if target.foreign:
+        return (f"the target already has {', '.join(target.foreign)}, not created by "
+                "katarestore demo: refusing to drop or change them (use an empty database, "
+                "or unset DATABASE_URL for the embedded server)")
+    if target.other_tables and not into_existing:
+        shown = ", ".join(target.other_tables[:5]) + (", ..." if len(target.other_tables) > 5
+                                                      else "")
+        return (f"schema public of the target already has tables ({shown}): the demo only writes "
+                "into an empty database; add --into-existing to create its sample tables "
+                "next to them (tables it did not create are never touched)")
+    return None

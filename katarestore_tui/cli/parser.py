@@ -27,7 +27,9 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dsn", help="target database (default $DATABASE_URL, else embedded)")
     parser.add_argument("--backup-root", type=Path, default=None,
                         help="folder of backups (default $KATARESTORE_BACKUP_ROOT or ./kata_json)")
-    parser.add_argument("--schema", default="public", help="target schema (default public)")
+    parser.add_argument("--schema", default=None,
+                        help="target schema (default: the URL's ?schema= as Prisma writes it, "
+                        "else public)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("run_id")
     retry.add_argument("--table")
     retry.add_argument("--dsn", help="target (default: the run's target from $DATABASE_URL/--dsn)")
+    retry.add_argument("--batch-size", type=_positive, default=None,
+                       help="records per committed batch (default 5,000)")
     retry.add_argument("--json", action="store_true")
 
     demo = sub.add_parser("demo", help="write a sample backup, create its schema, open the TUI")
@@ -101,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--dsn", help="target (default $DATABASE_URL, else embedded)")
     demo.add_argument("--backup-root", type=Path, default=None)
     demo.add_argument("--no-tui", action="store_true", help="restore in the CLI and print it")
+    demo.add_argument("--into-existing", action="store_true",
+                      help="create the sample tables in a database that has other tables "
+                      "(tables the demo did not create are never dropped or changed)")
     demo.add_argument("--json", action="store_true")
     return parser
 

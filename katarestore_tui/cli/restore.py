@@ -30,7 +30,7 @@ def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> b
 def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
     """A resume continues the run as it was started: options left out come from its log."""
     fk_checks = {"auto": "auto", "replica": "after", "immediate": "row"}
-    defaults = {"schema": "public", "tables": [], "exclude": [], "on_conflict": "skip",
+    defaults = {"schema": None, "tables": [], "exclude": [], "on_conflict": "skip",
                 "single_transaction": False, "jobs": 1}
     for name, default in defaults.items():
         if name in before and getattr(args, name) == default:
@@ -56,6 +56,10 @@ def restore_command(args: argparse.Namespace) -> int:
     dsn = target_dsn(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL
+    if args.schema is None:  # a Prisma URL's ?schema= is where its tables are
+        from katarestore_tui.db.target import url_schema
+
+        args.schema = url_schema(args.dsn) or "public"
     options = RestoreOptions(
         backup=backup,
         dsn=dsn,
@@ -128,10 +132,15 @@ def retry_command(args: argparse.Namespace) -> int:
     dsn = target_dsn(target, reporter)
     if dsn is None:
         return EXIT_FATAL
-    result = retry_run(args.run_id, dsn, args.table)
+    batch = getattr(args, "batch_size", None)
+    result = retry_run(args.run_id, dsn, args.table, **({"batch_size": batch} if batch else {}))
     if args.json:
-        print_json({"run_id": result.run_id, "tables": result.tables, "error": result.error})
+        print_json({"run_id": result.run_id, "tables": result.tables, "error": result.error,
+                    "recovered": result.recovered})
     else:
+        for name, counts in result.recovered.items():
+            print(f"{name}: finished an interrupted retry: {counts['loaded']:,} loaded, "
+                  f"{counts['duplicates']:,} duplicates, {counts['still_failed']:,} still failing")
         for name, counts in result.tables.items():
             print(f"{name}: retried {counts['retried']:,}: {counts['loaded']:,} loaded, "
                   f"{counts['duplicates']:,} duplicates, {counts['still_failed']:,} still failing")

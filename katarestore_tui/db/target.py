@@ -80,6 +80,18 @@ def libpq_dsn(dsn: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(kept, quote_via=quote)))
 
 
+def url_schema(dsn: str | None) -> str | None:
+    """The schema the chosen target names (`?schema=` of --dsn, else of $DATABASE_URL).
+
+    Same precedence as resolve_dsn: it is the default for --schema, since a Prisma URL
+    means its tables live there, while the URL libpq gets has lost the parameter.
+    """
+    if dsn and dsn.strip():
+        return prisma_schema(dsn.strip())
+    env = os.environ.get("DATABASE_URL", "").strip()
+    return prisma_schema(env) if env else None
+
+
 def prisma_schema(dsn: str) -> str | None:
     """The schema a Prisma URL names with `?schema=`, or None (then it is `public`)."""
     if "://" not in dsn:

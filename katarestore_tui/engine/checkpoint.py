@@ -181,9 +181,23 @@ def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkp
 def forget_run(conn: psycopg.Connection, schema: str, run_id: str) -> None:
     """Remove the run's rows, and the table once no run is left in it and no other
     katarestore session is connected (one may have created it and not written yet)."""
+    target = sql.Identifier(_place(conn, schema), TABLE)
+    conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s").format(target), (run_id,))
+    _drop_when_unused(conn, schema)
+
+
+def forget_table(conn: psycopg.Connection, schema: str, run_id: str, table: str) -> None:
+    """Remove one table's row of a run (a retry closes its tables one by one), then as
+    `forget_run` the table itself once nothing and nobody needs it."""
+    target = sql.Identifier(_place(conn, schema), TABLE)
+    conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s AND table_name = %s").format(target),
+                 (run_id, table))
+    _drop_when_unused(conn, schema)
+
+
+def _drop_when_unused(conn: psycopg.Connection, schema: str) -> None:
     place = _place(conn, schema)
     target = sql.Identifier(place, TABLE)
-    conn.execute(sql.SQL("DELETE FROM {} WHERE run_id = %s").format(target), (run_id,))
     got = conn.execute(_TRY_EXCLUSIVE).fetchone()  # our own shared hold does not block it
     if not (got and got[0]):
         return  # another run is on: the last one to finish drops the table

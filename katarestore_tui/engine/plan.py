@@ -37,6 +37,9 @@ class Plan:
     excluded: list[str] = field(default_factory=list)
     cycles: list[list[str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # table -> every file that names it, when more than one does (the exact name first):
+    # a restore refuses, since one table's records would be loaded from one file only
+    conflicts: dict[str, list[str]] = field(default_factory=dict)
 
     def table(self, name: str) -> TablePlan | None:
         return next((t for t in self.tables if t.table == name), None)
@@ -62,7 +65,17 @@ class Plan:
             "excluded": self.excluded,
             "cycles": self.cycles,
             "warnings": self.warnings,
+            "conflicts": self.conflicts,
         }
+
+    def conflict_message(self) -> str | None:
+        """Why this plan may not load: two files for one table, each named; or None."""
+        if not self.conflicts:
+            return None
+        each = "; ".join(f"table {table!r} has {len(files)} files: {', '.join(files)}"
+                         for table, files in self.conflicts.items())
+        return (f"{each}. katarestore loads one file per table: remove or rename the extra "
+                "files (nothing was changed)")
 
 
 def map_keys(keys: list[str], table: Table) -> tuple[dict[str, str], list[str]]:
@@ -99,6 +112,7 @@ def build_plan(
     only_set = {n.lower() for n in only or []}
     exclude_set = {n.lower() for n in exclude or []}
     matched: dict[str, TableFile] = {}
+    candidates: dict[str, list[TableFile]] = {}
     files_without_table: list[TableFile] = []
     excluded: list[str] = []
     warnings: list[str] = list(backup.skipped)
@@ -115,13 +129,15 @@ def build_plan(
         if (only_set and not names & only_set) or names & exclude_set:
             excluded.append(table)
             continue
-        if table in matched:
-            warnings.append(
-                f"{table_file.path.name}: table {table!r} already filled from "
-                f"{matched[table].path.name}; file skipped"
-            )
-            continue
-        matched[table] = table_file
+        candidates.setdefault(table, []).append(table_file)
+        if table not in matched or (table_file.name == table != matched[table].name):
+            matched[table] = table_file  # the exact name wins, whatever sorts first
+    conflicts = {
+        table: [f.path.name for f in sorted(files, key=lambda f: f.name != table)]
+        for table, files in candidates.items() if len(files) > 1
+    }
+    for table, names in conflicts.items():
+        warnings.append(f"table {table!r} is named by {len(names)} files: {', '.join(names)}")
     unknown = only_set - {t.lower() for t in matched} - {f.name.lower() for f in backup.files}
     for name in sorted(unknown):
         warnings.append(f"--tables names {name!r}, which is neither a table file nor a table")
@@ -165,4 +181,5 @@ def build_plan(
         excluded=sorted(excluded),
         cycles=cycles,
         warnings=warnings,
+        conflicts=conflicts,
     )

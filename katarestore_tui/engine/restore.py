@@ -139,13 +139,29 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
             "app's migrations first (katarestore fills existing tables, it does not create them)"
         )
     plan = build_plan(backup, schema, options.tables, options.exclude)
+    if refusal := plan.conflict_message():
+        conn.close()
+        raise ConfigError(refusal)
     if not plan.tables:
         conn.close()
         raise FatalError(
             f"no file of {backup.path} matches a table of schema {options.schema!r}"
             + (f" ({'; '.join(plan.warnings[:3])})" if plan.warnings else "")
         )
+    if options.clean and not options.resume and (refusal := clean_refusal(plan)):
+        conn.close()
+        raise ConfigError(f"{refusal}; nothing was changed")
     return conn, plan
+
+
+def clean_refusal(plan: Plan) -> str | None:
+    """Why --clean may not empty the plan's tables (TRUNCATE would fail), or None."""
+    outsiders = maintenance.referencing_outsiders(plan.schema, [t.table for t in plan.tables])
+    if not outsiders:
+        return None
+    detail = "; ".join(f"{t} is referenced by {', '.join(r)}" for t, r in outsiders.items())
+    return (f"--clean refused: tables outside the backup reference its tables ({detail}). "
+            "Add them with --tables or empty them yourself")
 
 
 # What a run restores; a resume continues the same run, so these must not change.
@@ -173,6 +189,12 @@ def check_resumable(options: RestoreOptions) -> None:
             "records; put the original files back, or start a new run"
         )
     before = previous.get("options") or {}
+    if options.clean and not before.get("clean"):
+        raise ConfigError(
+            f"run {options.resume} was started without --clean: a resume continues the same "
+            "run and never empties the tables it loads into (leave --clean out); nothing was "
+            "changed"
+        )
     changed = [name for name in RUN_DEFINING_OPTIONS
                if name in before and before[name] != getattr(options, name)]
     if changed:
@@ -279,6 +301,8 @@ class _Run:
         self.files = file_marks(plan)
         self.resumable = False  # a finished run whose stopped tables a resume can continue
         self.sequence_problems: list[str] = []  # a sequence that cannot take a loaded value
+        # "pending" until the TRUNCATE has committed; a resume of a pending clean cleans first
+        self.clean_state: str | None = "pending" if options.clean and not options.resume else None
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -291,6 +315,8 @@ class _Run:
             self._start()
             if self.options.single_transaction:  # batches become savepoints of one transaction
                 with self.conn.transaction():
+                    if self.clean_state == "pending":  # emptied only if the load commits too
+                        self._clean()
                     self._load_all(quarantine)
                     self._after_load(quarantine)
             else:
@@ -345,9 +371,11 @@ class _Run:
         if self.options.resume:
             self._restore_checkpoints()
         self.fk_mode = self._choose_fk_mode()
-        if self.options.clean and not self.options.resume:
-            self._clean()
         self._write_log("running")
+        if self.clean_state == "pending" and not self.options.single_transaction:
+            self._clean()
+            self.clean_state = "done"  # the TRUNCATE committed: a resume must not clean again
+            self._write_log("running")
         self.sink(RunStarted(self.run_id, self.options.backup, redact_dsn(self.options.dsn),
                              tuple(self.stats), sum(s.bytes_total for s in self.stats.values()),
                              self.fk_mode))
@@ -364,6 +392,10 @@ class _Run:
                 f"run {self.run_id} restored {previous.get('backup')}, not {self.options.backup}"
             )
         self.started_at = previous.get("started_at", self.started_at)
+        if (previous.get("options") or {}).get("clean"):
+            # a run log from before "clean" was kept was written after its clean committed
+            self.options.clean = True
+            self.clean_state = previous.get("clean", "done")
         self.resumed = checkpoint.load(self.conn, self.options.schema, self.run_id)
 
     def _choose_fk_mode(self) -> str:
@@ -380,11 +412,10 @@ class _Run:
 
     def _clean(self) -> None:
         names = [t.table for t in self.plan.tables]
-        outsiders = maintenance.referencing_outsiders(self.schema, names)
-        if outsiders:
-            detail = "; ".join(f"{t} is referenced by {', '.join(r)}" for t, r in outsiders.items())
-            raise FatalError(f"--clean refused: tables outside the backup reference its tables "
-                             f"({detail}). Add them with --tables or empty them yourself.")
+        if refusal := clean_refusal(self.plan):  # on a resume: the schema changed meanwhile
+            raise FatalError(refusal)
+        if self.options.resume:
+            self.sink(Phase("clean", "the run's --clean never committed: emptying its tables"))
         maintenance.truncate(self.conn, self.options.schema, names)
         self.sink(Phase("clean", f"emptied {len(names)} tables"))
 
@@ -496,6 +527,7 @@ class _Run:
             "error": error,
             "resumable": self.resumable,
             "quarantine": str(quarantine_dir(self.run_id)),
+            "clean": self.clean_state,
         })
 
     def _finish(self, status: str, code: int, error: str | None) -> RestoreResult:

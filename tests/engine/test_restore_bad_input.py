@@ -202,8 +202,10 @@ def test_clean_empties_the_tables_first(target, db, tmp_path: Path):
 def test_clean_refuses_when_outside_tables_reference_the_backup(target, db, tmp_path: Path):
     backup = write_backup(tmp_path, {"authors.json": AUTHORS})
     result = run_restore(options(target, backup, clean=True), tmp_path)
-    assert result.exit_code == EXIT_FATAL
+    # refused before a run exists (#9.8): nothing to resume, nothing written
+    assert result.exit_code == EXIT_USAGE and result.run_id is None
     assert "books" in result.error and "--clean refused" in result.error
+    assert "nothing was changed" in result.error and "resum" not in result.error
 
 
 def test_single_transaction_and_small_batches(target, db, tmp_path: Path):

@@ -154,7 +154,7 @@ class PickerScreen(KataScreen):
         assert chosen is not None
         self.app.remember(Preferences(chosen.batch_size, chosen.on_conflict, chosen.jobs,
                                       chosen.clean, chosen.tables, self.app.theme))
-        options = RestoreOptions(backup=str(backup.path), dsn=self.app.dsn,
+        options = RestoreOptions(backup=str(backup.path), dsn=self.app.dsn, schema=self.app.schema,
                                  batch_size=chosen.batch_size, jobs=chosen.jobs,
                                  on_conflict=chosen.on_conflict, clean=chosen.clean,
                                  tables=chosen.tables)
