@@ -98,7 +98,7 @@ def test_retry_killed_anywhere_loads_each_record_once(db: psycopg.Connection, db
         "events.jsonl", "items.jsonl"]
 
 
-@pytest.mark.parametrize("crash_before", ["_apply_to_run_log", "_forget_row", "remove"])
+@pytest.mark.parametrize("crash_before", ["_apply_to_run_log", "forget_table", "remove"])
 def test_retry_interrupted_between_its_bookkeeping_steps(db: psycopg.Connection, db_dsn: str,
                                                          tmp_path, monkeypatch,
                                                          crash_before: str) -> None:
@@ -115,7 +115,8 @@ def test_retry_interrupted_between_its_bookkeeping_steps(db: psycopg.Connection,
     def crash(*_args, **_kwargs):
         raise KeyboardInterrupt  # the process dies here, as with kill -9
 
-    owner = retry._SideFiles if crash_before == "remove" else retry
+    owners = {"remove": retry._SideFiles, "forget_table": retry.checkpoint}
+    owner = owners.get(crash_before, retry)
     with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
         patch.setattr(owner, crash_before, crash)
         retry.retry_run(run_id, db_dsn, batch_size=7)
