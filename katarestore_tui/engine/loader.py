@@ -52,6 +52,16 @@ class Cancelled(Exception):
     """The operator asked to stop; the last batch was rolled back."""
 
 
+class Rewind(Exception):
+    """After a reconnect the server holds fewer of the table's records than it acknowledged:
+    a crash took back commits made with `synchronous_commit = off`. The source must start
+    again at `done.records_done`; the loader's counts and quarantine are already back there."""
+
+    def __init__(self, done: checkpoint.Checkpoint) -> None:
+        super().__init__(f"rewind to record {done.records_done}")
+        self.done = done
+
+
 class RecordFetcher:
     """Re-reads the original record for an index, moving forward through the file.
 
@@ -237,6 +247,11 @@ class TableLoader:
             failed=begun.failed,
         )
         self.skip = begun.records_done
+        # records of the last commit the server acknowledged (not necessarily on its disk)
+        self._committed = begun.records_done
+        # whether the table's checkpoint row is on the server's disk: until it is, a batch
+        # commits synchronously, so a run log that counts the table always has its row
+        self._row_durable = start is not None
         self._fetcher = RecordFetcher(table_file)
         self._throttle = ProgressThrottle()
 
@@ -246,53 +261,69 @@ class TableLoader:
             self.on_conflict, self.quarantine, self._fetcher.get,
         )
 
-    def run(self, batches: Iterator[EncodedBatch | SourceEnd]) -> TableStats:
+    def run(self, batches: Iterator[EncodedBatch | SourceEnd],
+            reopen: Callable[[int], Iterator[EncodedBatch | SourceEnd]] | None = None
+            ) -> TableStats:
+        """Load every batch, then mark the table finished. `reopen(skip)` gives the batches
+        again from record `skip` on: needed when a crash took back acknowledged commits."""
         began = time.monotonic()
         stats = self.stats
         stats.state = LOADING
         self.sink(TableStarted(self.table.name, self.table_file.path.name, self.table_file.size))
-        writer = self._writer()
         try:
-            for item in batches:
-                if self.cancel.is_set():
-                    raise Cancelled
-                if isinstance(item, SourceEnd):
-                    self._finish_source(item)
+            while True:
+                try:
+                    self._load(batches, began)
+                    stats.seconds = time.monotonic() - began
+                    if stats.state == LOADING:
+                        stats.state = DONE if stats.failed == 0 else PARTIAL
+                    self._save_finished()
                     break
-                result = self._commit_batch(writer, item)
-                attempts = 1
-                while result is None:  # reconnected: a new writer on the new connection, redo
-                    if attempts >= MAX_BATCH_ATTEMPTS:
-                        raise FatalError(f"{self.table.name}: the connection dropped {attempts} "
-                                         "times on the same batch")
-                    writer = self._writer()
-                    result = self._commit_batch(writer, item)
-                    attempts += 1
-                stats.records = item.records_read
-                stats.loaded += result.loaded
-                stats.duplicates += result.duplicates
-                stats.failed += result.failed
-                stats.bytes_read = item.bytes_read
-                for key in item.new_ignored_keys:
-                    self.sink(Warning(f"{self.table.name}: key {key!r} has no column; ignored",
-                                      self.table.name))
-                stats.seconds = time.monotonic() - began
-                if self._throttle.due(self.table.name):
-                    self.sink(TableProgress(replace(stats)))
-            else:
-                if self.cancel.is_set():
-                    raise Cancelled
+                except Rewind as rewind:
+                    if reopen is None:
+                        raise FatalError(f"{self.table.name}: the server lost committed batches "
+                                         "and this load cannot read its file again") from None
+                    batches = reopen(rewind.done.records_done)
         except Cancelled:
             stats.state = CANCELLED
             stats.seconds = time.monotonic() - began
             self.sink(TableFinished(replace(stats)))
             raise
-        stats.seconds = time.monotonic() - began
-        if stats.state == LOADING:
-            stats.state = DONE if stats.failed == 0 else PARTIAL
-        self._save_finished()
         self.sink(TableFinished(replace(stats)))
         return stats
+
+    def _load(self, batches: Iterator[EncodedBatch | SourceEnd], began: float) -> None:
+        stats = self.stats
+        writer = self._writer()
+        for item in batches:
+            if self.cancel.is_set():
+                raise Cancelled
+            if isinstance(item, SourceEnd):
+                self._finish_source(item)
+                return
+            result = self._commit_batch(writer, item)
+            attempts = 1
+            while result is None:  # reconnected: a new writer on the new connection, redo
+                if attempts >= MAX_BATCH_ATTEMPTS:
+                    raise FatalError(f"{self.table.name}: the connection dropped {attempts} "
+                                     "times on the same batch")
+                writer = self._writer()
+                result = self._commit_batch(writer, item)
+                attempts += 1
+            self._committed = item.records_read
+            stats.records = item.records_read
+            stats.loaded += result.loaded
+            stats.duplicates += result.duplicates
+            stats.failed += result.failed
+            stats.bytes_read = item.bytes_read
+            for key in item.new_ignored_keys:
+                self.sink(Warning(f"{self.table.name}: key {key!r} has no column; ignored",
+                                  self.table.name))
+            stats.seconds = time.monotonic() - began
+            if self._throttle.due(self.table.name):
+                self.sink(TableProgress(replace(stats)))
+        if self.cancel.is_set():
+            raise Cancelled
 
     def _finish_source(self, end: SourceEnd) -> None:
         stats = self.stats
@@ -310,6 +341,8 @@ class TableLoader:
             with self.conn.transaction():
                 if self.immediate_constraints:  # deferred FKs would fail the whole commit
                     self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                if self.per_batch_commit and not self._row_durable:
+                    self.conn.execute("SET LOCAL synchronous_commit = on")
                 result = writer.write(batch)
                 if self.per_batch_commit:
                     checkpoint.save(self.conn, self.schema, self.run_id, self.table.name,
@@ -319,6 +352,7 @@ class TableLoader:
                                         stats.duplicates + result.duplicates,
                                         stats.failed + result.failed,
                                     ))
+            self._row_durable = self._row_durable or self.per_batch_commit
             return result
         except psycopg.OperationalError as exc:
             if self.reconnect is None or not connection_lost(exc, self.conn):
@@ -326,20 +360,43 @@ class TableLoader:
             self.sink(Warning(f"{self.table.name}: connection lost; reconnecting", self.table.name))
             done = self._reconnect_and_read_checkpoint()
             # the commit may have reached the server before the connection died
-            if done and done.records_done >= batch.records_read:
+            if done.records_done >= batch.records_read:
                 return BatchResult(done.loaded - stats.loaded, done.duplicates - stats.duplicates,
                                    done.failed - stats.failed)
+            if done.records_done < self._committed:  # a crash took back acknowledged batches
+                self._rewind(done)
             self.quarantine.forget(
                 self.table.name, lambda e: e.get("index") is None or e["index"] < self._first(batch)
             )
             return None
 
-    def _reconnect_and_read_checkpoint(self) -> checkpoint.Checkpoint | None:
+    def _rewind(self, done: checkpoint.Checkpoint) -> None:
+        """Go back to what the server holds: counts, quarantine and (by raising) the source.
+
+        With asynchronous commit the server acknowledges a commit before it is on disk; a
+        crash loses the last ones, and only the checkpoint read after the reconnect tells.
+        """
+        lost = self._committed - done.records_done
+        stats = self.stats
+        stats.records, stats.loaded = done.records_done, done.loaded
+        stats.duplicates, stats.failed = done.duplicates, done.failed
+        stats.error, stats.state = None, LOADING
+        self._committed = done.records_done
+        self._row_durable = done.records_done > 0
+        self.quarantine.forget(self.table.name, lambda e, n=done.records_done:
+                               e.get("index") is None or e["index"] < n)
+        self.sink(Warning(f"{self.table.name}: the server lost {lost:,} records' batches it had "
+                          "acknowledged (a crash, with synchronous_commit off); loading them "
+                          f"again from record {done.records_done:,}", self.table.name))
+        raise Rewind(done)
+
+    def _reconnect_and_read_checkpoint(self) -> checkpoint.Checkpoint:
         """A new connection, and what the server holds of this table (it may drop again)."""
         for _ in range(MAX_BATCH_ATTEMPTS):
             self.conn = self.reconnect()  # type: ignore[misc]
             try:
-                return checkpoint.load(self.conn, self.schema, self.run_id).get(self.table.name)
+                held = checkpoint.load(self.conn, self.schema, self.run_id).get(self.table.name)
+                return held or checkpoint.Checkpoint()
             except psycopg.OperationalError as exc:
                 if not connection_lost(exc, self.conn):
                     raise
@@ -351,18 +408,27 @@ class TableLoader:
         return min(firsts) if firsts else batch.records_read
 
     def _save_finished(self) -> None:
+        """The table's last commit waits for the server's disk: it flushes the WAL of every
+        batch before it, so no later crash can take back a table that no loader watches."""
         if not self.per_batch_commit:
             return
         s = self.stats
         done = checkpoint.Checkpoint(s.records, s.loaded, s.duplicates, s.failed, True, s.error)
-        for attempt in (1, 2):  # an upsert: safe to redo on a new connection
+        for _ in range(MAX_BATCH_ATTEMPTS):  # an upsert: safe to redo on a new connection
             try:
                 with self.conn.transaction():
+                    self.conn.execute("SET LOCAL synchronous_commit = on")
                     checkpoint.save(self.conn, self.schema, self.run_id, self.table.name, done)
                 return
             except psycopg.OperationalError as exc:
-                if attempt == 2 or self.reconnect is None or not connection_lost(exc, self.conn):
+                if self.reconnect is None or not connection_lost(exc, self.conn):
                     raise
                 self.sink(Warning(f"{self.table.name}: connection lost; reconnecting",
                                   self.table.name))
-                self.conn = self.reconnect()
+                held = self._reconnect_and_read_checkpoint()
+                if held.finished:  # it committed (synchronously) before the line dropped
+                    return
+                if held.records_done < self._committed:
+                    self._rewind(held)
+        raise FatalError(f"{self.table.name}: the connection kept dropping while the table "
+                         "was being marked finished")
