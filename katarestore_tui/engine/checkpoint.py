@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 TABLE = "_katarestore_progress"
+RUN_ROW = ""  # the run's own row (no table is named ''): there from the run's start to its end
 
 
 @dataclass
@@ -59,6 +60,42 @@ def save(conn: psycopg.Connection, schema: str, run_id: str, table: str, state: 
     )
 
 
+def mark_run(conn: psycopg.Connection, schema: str, run_id: str) -> None:
+    """Write the run's own row, committed synchronously, so it is on the server's disk.
+
+    From then on a resume can tell a checkpoint removed by hand (no run row) from one that
+    has nothing committed yet. The synchronous commit also flushes everything committed
+    before it (the checkpoint table, a --clean's TRUNCATE) whatever `synchronous_commit` is.
+    """
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = on")
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (run_id, table_name, records_done, loaded, duplicates, failed)"
+                " VALUES (%s, %s, 0, 0, 0, 0) ON CONFLICT (run_id, table_name) DO NOTHING"
+            ).format(sql.Identifier(schema, TABLE)),
+            (run_id, RUN_ROW),
+        )
+
+
+def table_exists(conn: psycopg.Connection, schema: str) -> bool:
+    name = sql.Identifier(schema, TABLE).as_string(conn)
+    found = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
+    return bool(found and found[0] is not None)
+
+
+def run_marked(conn: psycopg.Connection, schema: str, run_id: str) -> bool:
+    """Whether the run's own row (see mark_run) is in the target."""
+    if not table_exists(conn, schema):
+        return False
+    row = conn.execute(
+        sql.SQL("SELECT 1 FROM {} WHERE run_id = %s AND table_name = %s").format(
+            sql.Identifier(schema, TABLE)),
+        (run_id, RUN_ROW),
+    ).fetchone()
+    return row is not None
+
+
 def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: str, moved: int) -> None:
     """Call in the transaction that deletes a table's orphans: they go from loaded to failed."""
     conn.execute(
@@ -81,17 +118,16 @@ def lock_run(conn: psycopg.Connection, run_id: str) -> bool:
 
 
 def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkpoint]:
-    name = sql.Identifier(schema, TABLE).as_string(conn)
-    exists = conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()
-    if not exists or exists[0] is None:
+    """Each table's checkpoint of the run (the run's own row left out)."""
+    if not table_exists(conn, schema):
         return {}
     rows = conn.execute(
         sql.SQL(
             "SELECT table_name, records_done, loaded, duplicates, failed, finished, error,"
             " fk_moved FROM {}"
-            " WHERE run_id = %s"
+            " WHERE run_id = %s AND table_name <> %s"
         ).format(sql.Identifier(schema, TABLE)),
-        (run_id,),
+        (run_id, RUN_ROW),
     ).fetchall()
     return {r[0]: Checkpoint(*r[1:]) for r in rows}
 
