@@ -352,6 +352,8 @@ class TableLoader:
                                         stats.duplicates + result.duplicates,
                                         stats.failed + result.failed,
                                     ))
+                # the batch's quarantined records are on disk before it counts them as failed
+                self.quarantine.sync(self.table.name)
             self._row_durable = self._row_durable or self.per_batch_commit
             return result
         except psycopg.OperationalError as exc:

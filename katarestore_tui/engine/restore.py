@@ -507,7 +507,16 @@ class _Run:
         for stats in self.stats.values():  # stopped part-way: not "loading" in the run log
             if stats.state == LOADING:
                 stats.state = CANCELLED
-        self._write_log(status, error, code)
+        try:
+            self._write_log(status, error, code)
+        except OSError as exc:  # a full disk: say so, and the log still says "running"
+            note = (f"the run log {run_dir(self.run_id) / 'run.json'} could not be updated "
+                    f"({exc.strerror or exc}); it still says the run is running, which "
+                    "--resume accepts")
+            error = f"{error}; {note}" if error else note
+            code = max(code, EXIT_FATAL)
+            if status in ("completed", "partial"):
+                status = "failed"
         result = RestoreResult(self.run_id, status, code, seconds, self.options.backup, self.plan,
                                dict(self.stats), self.warnings, error, self.fk_mode)
         self.sink(RunFinished(self.run_id, status, code, seconds, dict(self.stats),
