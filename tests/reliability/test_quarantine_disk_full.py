@@ -9,7 +9,9 @@ the middle of a write leaves it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -29,7 +31,7 @@ from katarestore_tui.engine.quarantine import (
     read_quarantine,
 )
 from katarestore_tui.engine.restore import EXIT_FATAL, EXIT_PARTIAL, run_restore
-from katarestore_tui.history.runs import is_resumable, list_runs, read_run
+from katarestore_tui.history.runs import is_resumable, list_runs, read_run, write_run
 from tests.helpers import options
 from tests.reliability.support import (
     EXPECTED_ITEMS,
@@ -162,3 +164,21 @@ def test_writer_appending_after_a_torn_line_keeps_both_entries_whole(tmp_path):
     writer.add("t", "t.json", 1, {"id": 2}, Failure("22P02", "bad"))
     writer.close()
     assert [e["record"] for e in read_entries(path)] == [{"id": 1}, {"id": 2}]
+
+
+def test_run_log_on_a_full_disk_is_written_in_place_or_left_whole(small_disk, monkeypatch):
+    monkeypatch.setenv("KATARESTORE_DATA_DIR", str(small_disk))
+    log = {"run_id": "20240101-000000-abcd", "status": "running", "note": "x" * 1000}
+    path = write_run(log["run_id"], log)
+    filler = small_disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+    with contextlib.suppress(OSError):
+        while True:
+            os.write(fd, b"\0" * 4096)
+    os.close(fd)
+    write_run(log["run_id"], {**log, "status": "failed"})  # fits in the old log's blocks
+    assert json.loads(path.read_text())["status"] == "failed"
+    with pytest.raises(OSError):
+        write_run(log["run_id"], {**log, "status": "cancelled", "note": "y" * 20_000})
+    assert json.loads(path.read_text())["status"] == "failed", "the old log is left whole"
+    assert not path.with_name("run.json.tmp").exists()
