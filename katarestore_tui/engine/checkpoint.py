@@ -27,6 +27,7 @@ MADE_BY_US = "katarestore's resume checkpoints; dropped by katarestore once empt
 HOLD_SHARED = "SELECT pg_advisory_lock_shared(hashtextextended('katarestore progress', 0))"
 _TRY_EXCLUSIVE = "SELECT pg_try_advisory_lock(hashtextextended('katarestore progress', 0))"
 _RELEASE_EXCLUSIVE = "SELECT pg_advisory_unlock(hashtextextended('katarestore progress', 0))"
+RUN_ROW = ""  # the run's own row (no table is named ''): there from the run's start to its end
 
 
 @dataclass
@@ -65,6 +66,11 @@ def _place(conn: psycopg.Connection, schema: str) -> str:
     if key not in _places:
         _places[key] = next((p for p in (schema, OWN_SCHEMA) if _exists(conn, p)), schema)
     return _places[key]
+
+
+def location(conn: psycopg.Connection, schema: str) -> str:
+    """`schema.table` of the checkpoint for runs into `schema`, for messages."""
+    return f"{_place(conn, schema)}.{TABLE}"
 
 
 def _target(conn: psycopg.Connection, schema: str) -> sql.Identifier:
@@ -137,6 +143,42 @@ def save(conn: psycopg.Connection, schema: str, run_id: str, table: str, state: 
     )
 
 
+def mark_run(conn: psycopg.Connection, schema: str, run_id: str) -> None:
+    """Write the run's own row, committed synchronously, so it is on the server's disk.
+
+    From then on a resume can tell a checkpoint removed by hand (no run row) from one that
+    has nothing committed yet. The synchronous commit also flushes everything committed
+    before it (the checkpoint table, a --clean's TRUNCATE) whatever `synchronous_commit` is.
+    """
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = on")
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {} (run_id, table_name, records_done, loaded, duplicates, failed)"
+                " VALUES (%s, %s, 0, 0, 0, 0) ON CONFLICT (run_id, table_name) DO NOTHING"
+            ).format(_target(conn, schema)),
+            (run_id, RUN_ROW),
+        )
+
+
+def table_exists(conn: psycopg.Connection, schema: str) -> bool:
+    """Whether the checkpoint table for runs into `schema` exists, wherever it was put."""
+    _places.pop(_key(conn, schema), None)  # another process may have made or dropped it
+    return _exists(conn, _place(conn, schema))
+
+
+def run_marked(conn: psycopg.Connection, schema: str, run_id: str) -> bool:
+    """Whether the run's own row (see mark_run) is in the target."""
+    if not table_exists(conn, schema):
+        return False
+    row = conn.execute(
+        sql.SQL("SELECT 1 FROM {} WHERE run_id = %s AND table_name = %s").format(
+            _target(conn, schema)),
+        (run_id, RUN_ROW),
+    ).fetchone()
+    return row is not None
+
+
 def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: str, moved: int) -> None:
     """Call in the transaction that deletes a table's orphans: they go from loaded to failed."""
     conn.execute(
@@ -162,6 +204,7 @@ def lock_run(conn: psycopg.Connection, run_id: str) -> bool:
 
 
 def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkpoint]:
+    """Each table's checkpoint of the run (the run's own row left out)."""
     _places.pop(_key(conn, schema), None)  # another process may have moved it since
     place = _place(conn, schema)
     if not _exists(conn, place):
@@ -171,9 +214,9 @@ def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkp
         sql.SQL(
             "SELECT table_name, records_done, loaded, duplicates, failed, finished, error,"
             " fk_moved FROM {}"
-            " WHERE run_id = %s"
+            " WHERE run_id = %s AND table_name <> %s"
         ).format(target),
-        (run_id,),
+        (run_id, RUN_ROW),
     ).fetchall()
     return {r[0]: Checkpoint(*r[1:]) for r in rows}
 

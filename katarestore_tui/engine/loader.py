@@ -63,6 +63,16 @@ def is_record_error(exc: psycopg.Error) -> bool:
 MAX_BATCH_ATTEMPTS = 5  # a batch redone after this many drops in a row: give up (resumable)
 
 
+class Rewind(Exception):
+    """After a reconnect the server holds fewer of the table's records than it acknowledged:
+    a crash took back commits made with `synchronous_commit = off`. The source must start
+    again at `done.records_done`; the loader's counts and quarantine are already back there."""
+
+    def __init__(self, done: checkpoint.Checkpoint) -> None:
+        super().__init__(f"rewind to record {done.records_done}")
+        self.done = done
+
+
 class RecordFetcher:
     """Re-reads the original record for an index, moving forward through the file.
 
@@ -248,6 +258,11 @@ class TableLoader:
             failed=begun.failed,
         )
         self.skip = begun.records_done
+        # records of the last commit the server acknowledged (not necessarily on its disk)
+        self._committed = begun.records_done
+        # whether the table's checkpoint row is on the server's disk: until it is, a batch
+        # commits synchronously, so a run log that counts the table always has its row
+        self._row_durable = start is not None
         self._fetcher = RecordFetcher(table_file)
         self.stopped = False  # by a table error (_stop_table): resumable once fixed
         self._throttle = ProgressThrottle()
@@ -258,19 +273,52 @@ class TableLoader:
             self.on_conflict, self.quarantine, self._fetcher.get,
         )
 
-    def run(self, batches: Iterator[EncodedBatch | SourceEnd]) -> TableStats:
+    def run(self, batches: Iterator[EncodedBatch | SourceEnd],
+            reopen: Callable[[int], Iterator[EncodedBatch | SourceEnd]] | None = None
+            ) -> TableStats:
+        """Load every batch, then mark the table finished. `reopen(skip)` gives the batches
+        again from record `skip` on: needed when a crash took back acknowledged commits."""
         began = time.monotonic()
         stats = self.stats
         stats.state = LOADING
         self.sink(TableStarted(self.table.name, self.table_file.path.name, self.table_file.size))
+        try:
+            while True:
+                try:
+                    self._load(batches, began)
+                    if self.stopped:
+                        break
+                    stats.seconds = time.monotonic() - began
+                    if stats.state == LOADING:
+                        stats.state = DONE if stats.failed == 0 else PARTIAL
+                    self._save_finished()
+                    break
+                except Rewind as rewind:
+                    if reopen is None:
+                        raise FatalError(f"{self.table.name}: the server lost committed batches "
+                                         "and this load cannot read its file again") from None
+                    batches = reopen(rewind.done.records_done)
+        except Cancelled:
+            stats.state = CANCELLED
+            stats.seconds = time.monotonic() - began
+            self.sink(TableFinished(replace(stats)))
+            raise
+        stats.seconds = time.monotonic() - began
+        # a table stopped by its own error keeps its checkpoint unfinished: a resume continues it
+        self.sink(TableFinished(replace(stats)))
+        return stats
+
+    def _load(self, batches: Iterator[EncodedBatch | SourceEnd], began: float) -> None:
+        stats = self.stats
         writer = self._writer()
+        item: EncodedBatch | None = None
         try:
             for item in batches:
                 if self.cancel.is_set():
                     raise Cancelled
                 if isinstance(item, SourceEnd):
                     self._finish_source(item)
-                    break
+                    return
                 result = self._commit_batch(writer, item)
                 attempts = 1
                 while result is None:  # reconnected: a new writer on the new connection, redo
@@ -280,6 +328,7 @@ class TableLoader:
                     writer = self._writer()
                     result = self._commit_batch(writer, item)
                     attempts += 1
+                self._committed = item.records_read
                 stats.records = item.records_read
                 stats.loaded += result.loaded
                 stats.duplicates += result.duplicates
@@ -291,41 +340,28 @@ class TableLoader:
                 stats.seconds = time.monotonic() - began
                 if self._throttle.due(self.table.name):
                     self.sink(TableProgress(replace(stats)))
-            else:
-                if self.cancel.is_set():
-                    raise Cancelled
+                item = None  # committed: nothing of it is in flight
         except psycopg.Error as exc:  # about the table or the session, not a record
-            self._stop_table(exc, item)
-        except Cancelled:
-            stats.state = CANCELLED
-            stats.seconds = time.monotonic() - began
-            self.sink(TableFinished(replace(stats)))
-            raise
-        stats.seconds = time.monotonic() - began
-        if self.stopped:  # the checkpoint stays unfinished: a resume continues this table
-            self.sink(TableFinished(replace(stats)))
-            return stats
-        if stats.state == LOADING:
-            stats.state = DONE if stats.failed == 0 else PARTIAL
-        self._save_finished()
-        self.sink(TableFinished(replace(stats)))
-        return stats
+            self._stop_table(exc, item if isinstance(item, EncodedBatch) else None)
+            return
+        if self.cancel.is_set():
+            raise Cancelled
 
-    def _stop_table(self, exc: psycopg.Error, batch: EncodedBatch) -> None:
+    def _stop_table(self, exc: psycopg.Error, batch: EncodedBatch | None) -> None:
         """An error about the table or the session, not a record: this table stops.
 
         The batch rolled back, so its quarantine lines go and its records count nowhere:
         `records` stays at what committed. A lost connection or a stop is not this.
         """
-        if self.cancel.is_set():  # a statement cut short by the stop
-            self.stats.state = CANCELLED
-            self.sink(TableFinished(replace(self.stats)))
+        if self.cancel.is_set():  # a statement cut short by the stop (run() reports it)
             raise Cancelled from None
         if connection_lost(exc, self.conn):
             raise exc
-        self.quarantine.forget(
-            self.table.name, lambda e: e.get("index") is None or e["index"] < self._first(batch)
-        )
+        if batch is not None:
+            first = self._first(batch)
+            self.quarantine.forget(
+                self.table.name, lambda e: e.get("index") is None or e["index"] < first
+            )
         reason = redact_text(" ".join(str(exc).split()))
         self.stats.state = FAILED
         self.stats.error = f"stopped after {self.stats.records:,} records: {reason}"
@@ -348,6 +384,8 @@ class TableLoader:
             with self.conn.transaction():
                 if self.immediate_constraints:  # deferred FKs would fail the whole commit
                     self.conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                if self.per_batch_commit and not self._row_durable:
+                    self.conn.execute("SET LOCAL synchronous_commit = on")
                 result = writer.write(batch)
                 if self.per_batch_commit:
                     checkpoint.save(self.conn, self.schema, self.run_id, self.table.name,
@@ -357,6 +395,9 @@ class TableLoader:
                                         stats.duplicates + result.duplicates,
                                         stats.failed + result.failed,
                                     ))
+                # the batch's quarantined records are on disk before it counts them as failed
+                self.quarantine.sync(self.table.name)
+            self._row_durable = self._row_durable or self.per_batch_commit
             return result
         except psycopg.OperationalError as exc:
             if self.reconnect is None or not connection_lost(exc, self.conn):
@@ -364,20 +405,43 @@ class TableLoader:
             self.sink(Warning(f"{self.table.name}: connection lost; reconnecting", self.table.name))
             done = self._reconnect_and_read_checkpoint()
             # the commit may have reached the server before the connection died
-            if done and done.records_done >= batch.records_read:
+            if done.records_done >= batch.records_read:
                 return BatchResult(done.loaded - stats.loaded, done.duplicates - stats.duplicates,
                                    done.failed - stats.failed)
+            if done.records_done < self._committed:  # a crash took back acknowledged batches
+                self._rewind(done)
             self.quarantine.forget(
                 self.table.name, lambda e: e.get("index") is None or e["index"] < self._first(batch)
             )
             return None
 
-    def _reconnect_and_read_checkpoint(self) -> checkpoint.Checkpoint | None:
+    def _rewind(self, done: checkpoint.Checkpoint) -> None:
+        """Go back to what the server holds: counts, quarantine and (by raising) the source.
+
+        With asynchronous commit the server acknowledges a commit before it is on disk; a
+        crash loses the last ones, and only the checkpoint read after the reconnect tells.
+        """
+        lost = self._committed - done.records_done
+        stats = self.stats
+        stats.records, stats.loaded = done.records_done, done.loaded
+        stats.duplicates, stats.failed = done.duplicates, done.failed
+        stats.error, stats.state = None, LOADING
+        self._committed = done.records_done
+        self._row_durable = done.records_done > 0
+        self.quarantine.forget(self.table.name, lambda e, n=done.records_done:
+                               e.get("index") is None or e["index"] < n)
+        self.sink(Warning(f"{self.table.name}: the server lost {lost:,} records' batches it had "
+                          "acknowledged (a crash, with synchronous_commit off); loading them "
+                          f"again from record {done.records_done:,}", self.table.name))
+        raise Rewind(done)
+
+    def _reconnect_and_read_checkpoint(self) -> checkpoint.Checkpoint:
         """A new connection, and what the server holds of this table (it may drop again)."""
         for _ in range(MAX_BATCH_ATTEMPTS):
             self.conn = self.reconnect()  # type: ignore[misc]
             try:
-                return checkpoint.load(self.conn, self.schema, self.run_id).get(self.table.name)
+                held = checkpoint.load(self.conn, self.schema, self.run_id).get(self.table.name)
+                return held or checkpoint.Checkpoint()
             except psycopg.OperationalError as exc:
                 if not connection_lost(exc, self.conn):
                     raise
@@ -389,18 +453,27 @@ class TableLoader:
         return min(firsts) if firsts else batch.records_read
 
     def _save_finished(self) -> None:
+        """The table's last commit waits for the server's disk: it flushes the WAL of every
+        batch before it, so no later crash can take back a table that no loader watches."""
         if not self.per_batch_commit:
             return
         s = self.stats
         done = checkpoint.Checkpoint(s.records, s.loaded, s.duplicates, s.failed, True, s.error)
-        for attempt in (1, 2):  # an upsert: safe to redo on a new connection
+        for _ in range(MAX_BATCH_ATTEMPTS):  # an upsert: safe to redo on a new connection
             try:
                 with self.conn.transaction():
+                    self.conn.execute("SET LOCAL synchronous_commit = on")
                     checkpoint.save(self.conn, self.schema, self.run_id, self.table.name, done)
                 return
             except psycopg.OperationalError as exc:
-                if attempt == 2 or self.reconnect is None or not connection_lost(exc, self.conn):
+                if self.reconnect is None or not connection_lost(exc, self.conn):
                     raise
                 self.sink(Warning(f"{self.table.name}: connection lost; reconnecting",
                                   self.table.name))
-                self.conn = self.reconnect()
+                held = self._reconnect_and_read_checkpoint()
+                if held.finished:  # it committed (synchronously) before the line dropped
+                    return
+                if held.records_done < self._committed:
+                    self._rewind(held)
+        raise FatalError(f"{self.table.name}: the connection kept dropping while the table "
+                         "was being marked finished")

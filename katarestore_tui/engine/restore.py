@@ -131,6 +131,12 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
     if options.resume:
         check_resumable(options)
     conn = connect(options.dsn)
+    if options.resume:
+        try:
+            check_checkpoint(conn, options)
+        except (ConfigError, psycopg.Error):
+            conn.close()
+            raise
     schema = read_schema(conn, options.schema)
     if not schema.tables:
         conn.close()
@@ -202,6 +208,37 @@ def check_resumable(options: RestoreOptions) -> None:
             f"run {options.resume} was started with "
             + ", ".join(f"{name}={before[name]!r}" for name in changed)
             + ": a resume continues the same run (leave those options out)"
+        )
+
+
+def check_checkpoint(conn: psycopg.Connection, options: RestoreOptions) -> None:
+    """Refuse a resume whose checkpoint in the target is gone (dropped, or its rows deleted).
+
+    A resume starts each table where the checkpoint says; without it, it would load every
+    committed record a second time (doubling the rows of a table without a key). Exit 2, as
+    every refused resume: nothing was touched, the operator decides what to do.
+    """
+    if options.single_transaction:
+        return  # such a run keeps no checkpoint: what it loaded rolled back with it
+    run_id = options.resume or ""
+    previous = read_run(run_id)
+    held = checkpoint.load(conn, options.schema, run_id)
+    where = checkpoint.location(conn, options.schema)
+    problems = []
+    if previous.get("checkpoint_marked") and not checkpoint.run_marked(conn, options.schema, run_id):
+        problems.append(f"{where} was dropped" if not checkpoint.table_exists(conn, options.schema)
+                        else f"{where} has no rows of this run any more")
+    for name, counts in (previous.get("tables") or {}).items():
+        if counts.get("records") and name not in held:
+            problems.append(f"the run log counts {counts['records']:,} records of {name} as "
+                            f"committed, but {where} has no checkpoint for {name}")
+    if problems:
+        raise ConfigError(
+            f"run {run_id} cannot be resumed: its checkpoint in the target is gone ("
+            + "; ".join(problems)
+            + "). A resume would load the records the run already committed again (rows twice "
+            "in a table without a key). Check the target; to load the backup anew, start a "
+            "new run (--clean empties the tables first)"
         )
 
 
@@ -371,6 +408,9 @@ class _Run:
         if self.options.resume:
             self._restore_checkpoints()
         self.fk_mode = self._choose_fk_mode()
+        if not self.options.single_transaction:  # such a run keeps no checkpoint
+            # on the server's disk before the run log says "running": a resume needs it
+            checkpoint.mark_run(self.conn, self.options.schema, self.run_id)
         self._write_log("running")
         if self.clean_state == "pending" and not self.options.single_transaction:
             self._clean()
@@ -416,7 +456,11 @@ class _Run:
             raise FatalError(refusal)
         if self.options.resume:
             self.sink(Phase("clean", "the run's --clean never committed: emptying its tables"))
-        maintenance.truncate(self.conn, self.options.schema, names)
+        with self.conn.transaction():
+            # on disk before the run log says "done": a crash must not bring the rows back
+            # under a log that tells the resume not to clean
+            self.conn.execute("SET LOCAL synchronous_commit = on")
+            maintenance.truncate(self.conn, self.options.schema, names)
         self.sink(Phase("clean", f"emptied {len(names)} tables"))
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
@@ -488,6 +532,9 @@ class _Run:
 
     def _after_load(self, quarantine: QuarantineWriter) -> None:
         self._live_conn()
+        # a few commits (the FK check's, the sequences'): each waits for the server's disk,
+        # so a crash after one was acknowledged cannot take it back unseen
+        self.conn.execute("SET synchronous_commit = on")
         loaded_tables = [t.table for t in self.plan.tables]
         if self.fk_mode == "replica":
             self.sink(Phase("foreign keys", "checking every foreign key set-based"))
@@ -522,6 +569,7 @@ class _Run:
             "fk_mode": self.fk_mode,
             "tables": {name: s.to_dict() for name, s in self.stats.items()},
             "files": self.files,
+            "checkpoint_marked": True,  # the target holds the run's own checkpoint row
             "totals": totals(self.stats),
             "warnings": self.warnings,
             "error": error,
@@ -535,7 +583,16 @@ class _Run:
         for stats in self.stats.values():  # stopped part-way: not "loading" in the run log
             if stats.state == LOADING:
                 stats.state = CANCELLED
-        self._write_log(status, error, code)
+        try:
+            self._write_log(status, error, code)
+        except OSError as exc:  # a full disk: say so, and the log still says "running"
+            note = (f"the run log {run_dir(self.run_id) / 'run.json'} could not be updated "
+                    f"({exc.strerror or exc}); it still says the run is running, which "
+                    "--resume accepts")
+            error = f"{error}; {note}" if error else note
+            code = max(code, EXIT_FATAL)
+            if status in ("completed", "partial"):
+                status = "failed"
         result = RestoreResult(self.run_id, status, code, seconds, self.options.backup, self.plan,
                                dict(self.stats), self.warnings, error, self.fk_mode)
         self.sink(RunFinished(self.run_id, status, code, seconds, dict(self.stats),

@@ -52,9 +52,11 @@ def run_tables(
     def uses_process(job: TableJob) -> bool:
         return options.parser_process and job.plan.file.size >= PARSER_PROCESS_MIN_BYTES
 
-    def open_source(job: TableJob, on_parsed: Callable[[], None] | None = None) -> Source:
+    def open_source(job: TableJob, on_parsed: Callable[[], None] | None = None,
+                    skip: int | None = None) -> Source:
         table = schema.tables[job.plan.table]
-        skip = job.start.records_done if job.start else 0
+        if skip is None:
+            skip = job.start.records_done if job.start else 0
         if uses_process(job):
             return ParserProcess(job.plan.file, table, options.batch_size, skip, cancel, on_parsed)
         return inline_batches(job.plan.file, table, options.batch_size, skip)
@@ -77,8 +79,14 @@ def run_tables(
             return fresh
 
         table = schema.tables[job.plan.table]
-        if batches is None:
-            batches = open_source(job)
+        source = {"now": batches if batches is not None else open_source(job)}
+
+        def reopen(skip: int) -> Source:
+            """The file again from record `skip` on (the server lost batches in a crash)."""
+            source["now"].close()
+            source["now"] = open_source(job, skip=skip)
+            return source["now"]
+
         try:
             loader = TableLoader(
                 conn, schema.name, table, job.plan.file, run_id, options.on_conflict,
@@ -89,9 +97,9 @@ def run_tables(
                 immediate_constraints=immediate,
             )
             results[job.plan.table] = loader.stats  # counts only what has committed
-            return loader.run(batches)
+            return loader.run(source["now"], reopen)
         finally:
-            batches.close()  # stops a parser process now, not when garbage is collected
+            source["now"].close()  # stops a parser process now, not when garbage is collected
             for each in opened:
                 each.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
@@ -22,11 +23,31 @@ def write_run(run_id: str, data: dict) -> Path:
     folder = make_private_dir(run_dir(run_id))
     path = folder / "run.json"
     tmp = folder / "run.json.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, default=str)
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, default=str).encode("utf-8")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno != errno.ENOSPC or not path.exists():
+            raise
+        if len(text) > os.stat(path).st_blocks * 512:  # it would need new blocks: keep the old
+            raise
+        _overwrite_in_place(path, text)
     return path
+
+
+def _overwrite_in_place(path: Path, text: bytes) -> None:
+    """A full disk has no room for a second copy: write over the old log's own blocks
+    (overwritten, not truncated first, so they stay allocated), then cut it to length."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, text, 0)
+        os.ftruncate(fd, len(text))
+    finally:
+        os.close(fd)
 
 
 def reserve_run_id() -> str:
