@@ -93,4 +93,9 @@ class StagedInsert:
             return base + sql.SQL(" ON CONFLICT ({key}) DO UPDATE SET {set} RETURNING (xmax = 0)").format(
                 key=sql.SQL(", ").join(map(sql.Identifier, key)), set=assignments
             )
-        return base + sql.SQL(" ON CONFLICT DO NOTHING")
+        if not key:
+            return base
+        # only the conflict key makes a duplicate: another unique index violated is the
+        # record's failure (23505 naming that index), never a silent skip
+        return base + sql.SQL(" ON CONFLICT ({key}) DO NOTHING").format(
+            key=sql.SQL(", ").join(map(sql.Identifier, key)))
