@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
+from katarestore_tui.db import written
 from katarestore_tui.db.schema import Table
 
 _COPY_LINE = re.compile(r"\bCOPY [^,]+, line (\d+)")
@@ -42,6 +43,8 @@ class StagedInsert:
         self.table = table
         self.on_conflict = on_conflict
         self.stage = f"_katarestore_stage_{abs(hash((schema, table.name))) % 10**8}"
+        # set when the FK check runs after the load: rows an update overwrites are kept first
+        self.run_id: str | None = None
 
     def _ensure(self, cur: psycopg.Cursor) -> None:
         # every time: a rolled-back savepoint takes a temp table created inside it along
@@ -61,6 +64,8 @@ class StagedInsert:
             )
             with cur.copy(statement) as copy:
                 copy.write(b"".join(lines))
+            if self.run_id is not None and self.on_conflict == "update" and self.table.conflict_key:
+                written.save_before(self.conn, self.schema, self.run_id, self.table, self.stage)
             cur.execute(self._insert_sql(columns))
             if self.on_conflict == "update" and self._update_columns(columns):
                 inserted = sum(1 for (fresh,) in cur.fetchall() if fresh)

@@ -59,14 +59,19 @@ def save(conn: psycopg.Connection, schema: str, run_id: str, table: str, state: 
     )
 
 
-def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: str, moved: int) -> None:
-    """Call in the transaction that deletes a table's orphans: they go from loaded to failed."""
+def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: str, moved: int,
+                   undone: int = 0) -> None:
+    """Call in the transaction that removes a table's orphans: they go from loaded to failed.
+
+    `undone` of them were updates put back (counted with the duplicates until then).
+    """
     conn.execute(
         sql.SQL(
-            "UPDATE {} SET loaded = loaded - %s, failed = failed + %s, fk_moved = fk_moved + %s"
+            "UPDATE {} SET loaded = loaded - %s, duplicates = duplicates - %s,"
+            " failed = failed + %s, fk_moved = fk_moved + %s"
             " WHERE run_id = %s AND table_name = %s"
         ).format(sql.Identifier(schema, TABLE)),
-        (moved, moved, moved, run_id, table),
+        (moved - undone, undone, moved, moved, run_id, table),
     )
 
 

@@ -17,6 +17,7 @@ import psycopg
 
 from katarestore_tui.backup.catalog import TableFile
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
+from katarestore_tui.db import written
 from katarestore_tui.db.copy import StagedInsert, copy_line_number, copy_lines
 from katarestore_tui.db.schema import Table
 from katarestore_tui.engine import checkpoint
@@ -98,8 +99,11 @@ class BatchWriter:
         on_conflict: str,
         quarantine: QuarantineWriter,
         fetch: Callable[[int], object],
+        run_id: str | None = None,
     ) -> None:
+        """`run_id`: mark each write as this run's (the set-based FK check needs it)."""
         self.conn = conn
+        self.run_id = run_id
         self.schema = schema
         self.table = table
         self.file_name = file_name
@@ -107,6 +111,7 @@ class BatchWriter:
         self.quarantine = quarantine
         self.fetch = fetch
         self.staged = StagedInsert(conn, schema, table, on_conflict)
+        self.staged.run_id = run_id
         # after a key conflict, later batches go straight to the staged path
         self.use_stage = False
 
@@ -130,6 +135,8 @@ class BatchWriter:
                 with self.conn.cursor() as cur:
                     copy_lines(cur, self.schema, self.table.name, columns, lines)
                 result.loaded += len(lines)
+            if self.run_id is not None:  # same savepoint: the marker's xmin is the rows' xmin
+                written.mark_written(self.conn, self.schema, self.run_id, self.table.name)
 
     def _write(self, columns, lines, indexes, result: BatchResult) -> None:
         start = 0
@@ -244,6 +251,7 @@ class TableLoader:
         return BatchWriter(
             self.conn, self.schema, self.table, self.table_file.path.name,
             self.on_conflict, self.quarantine, self._fetcher.get,
+            None if self.immediate_constraints else self.run_id,
         )
 
     def run(self, batches: Iterator[EncodedBatch | SourceEnd]) -> TableStats:

@@ -16,7 +16,7 @@ import psycopg
 
 from katarestore_tui.backup.catalog import BackupError, resolve_backup
 from katarestore_tui.backup.reader import backend_warning
-from katarestore_tui.db import maintenance
+from katarestore_tui.db import maintenance, written
 from katarestore_tui.db.schema import Schema, read_schema
 from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.connect import FatalError, Session, connect, connection_lost
@@ -282,8 +282,7 @@ class _Run:
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
             failed_any = any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
-            self._reconnecting(
-                lambda: checkpoint.forget_run(self.conn, self.options.schema, self.run_id), quarantine)
+            self._reconnecting(lambda: self._forget_run(), quarantine)
         except Cancelled:
             status, code = "cancelled", EXIT_FATAL
             error = f"cancelled; continue with: katarestore restore --resume {self.run_id}"
@@ -303,6 +302,10 @@ class _Run:
             error += f" (the run is resumable: katarestore restore --resume {self.run_id})"
         return self._finish(status, code, error)
 
+    def _forget_run(self) -> None:
+        checkpoint.forget_run(self.conn, self.options.schema, self.run_id)
+        written.forget_run(self.conn, self.options.schema, self.run_id)
+
     def _start(self) -> None:
         if warning := backend_warning():
             self.warn(warning)
@@ -312,6 +315,8 @@ class _Run:
         for statement in SESSION_SETTINGS:
             self.conn.execute(statement)
         self.fk_mode = self._choose_fk_mode()
+        if self.fk_mode == "replica":  # the FK check after the load needs to know the run's rows
+            written.ensure_tables(self.conn, self.options.schema)
         if self.options.clean and not self.options.resume:
             self._clean()
         self._write_log("running")
@@ -427,8 +432,8 @@ class _Run:
         loaded_tables = [t.table for t in self.plan.tables]
         if self.fk_mode == "replica":
             self.sink(Phase("foreign keys", "checking every foreign key set-based"))
-            moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine,
-                                       None if self.options.single_transaction else self.run_id)
+            moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine, self.run_id,
+                                       commit_counts=not self.options.single_transaction)
             if moved:
                 rows = "row" if moved == 1 else "rows"
                 self.warn(f"{moved:,} {rows} referenced missing parents and were quarantined")
