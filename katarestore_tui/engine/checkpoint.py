@@ -75,6 +75,17 @@ def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: st
     )
 
 
+def record_reloaded(conn: psycopg.Connection, schema: str, run_id: str, table: str, count: int) -> None:
+    """Call in the transaction that loads quarantined records again: failed become loaded."""
+    conn.execute(
+        sql.SQL(
+            "UPDATE {} SET loaded = loaded + %s, failed = failed - %s"
+            " WHERE run_id = %s AND table_name = %s"
+        ).format(sql.Identifier(schema, TABLE)),
+        (count, count, run_id, table),
+    )
+
+
 def lock_run(conn: psycopg.Connection, run_id: str) -> bool:
     """Hold a session lock on the run id: a second process may not load the same run.
 

@@ -37,6 +37,7 @@ from katarestore_tui.engine.events import (
     ignore_events,
 )
 from katarestore_tui.engine.fkcheck import quarantine_orphans
+from katarestore_tui.engine.fkretry import retry_missing_parents
 from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS, Cancelled
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan
@@ -439,9 +440,21 @@ class _Run:
                 self.warn(f"{moved:,} {rows} referenced missing parents and were quarantined")
                 for stats in self.stats.values():  # the final counts, for panes and logs
                     self.sink(TableFinished(replace(stats)))
+        elif self.fk_mode == "immediate":
+            self._retry_missing_parents(quarantine)
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
         for line in maintenance.reset_sequences(self.conn, self.schema, loaded_tables):
             self.sink(Phase("sequences", line))
+
+    def _retry_missing_parents(self, quarantine: QuarantineWriter) -> None:
+        """Row-by-row FKs refused children whose parents came later: load them now."""
+        again = retry_missing_parents(self.conn, self.plan, self.stats, quarantine, self.run_id,
+                                      not self.options.single_transaction, self.warn)
+        if again:
+            self.sink(Phase("foreign keys", f"{again:,} records refused for a parent that came "
+                            "later were loaded once their parents were in"))
+            for stats in self.stats.values():
+                self.sink(TableFinished(replace(stats)))
 
     def _write_log(self, status: str, error: str | None = None, code: int | None = None) -> None:
         write_run(self.run_id, {
