@@ -56,7 +56,11 @@ class StagedInsert:
         )
 
     def write(self, columns: Sequence[str], lines: Sequence[bytes]) -> tuple[int, int]:
-        """Returns (inserted, duplicates) for these lines."""
+        """Returns (inserted, duplicates) for these lines.
+
+        With user triggers, the two may add up to fewer than the lines: a BEFORE trigger
+        that returned NULL dropped the rest (the caller finds which).
+        """
         with self.conn.cursor() as cur:
             self._ensure(cur)
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -68,10 +72,26 @@ class StagedInsert:
                 written.save_before(self.conn, self.schema, self.run_id, self.table, self.stage)
             cur.execute(self._insert_sql(columns))
             if self.on_conflict == "update" and self._update_columns(columns):
-                inserted = sum(1 for (fresh,) in cur.fetchall() if fresh)
-            else:
-                inserted = cur.rowcount
+                returned = cur.fetchall()
+                inserted = sum(1 for (fresh,) in returned if fresh)
+                return inserted, len(returned) - inserted
+            inserted = cur.rowcount
+            if inserted < len(lines) and self.table.has_user_triggers:
+                return inserted, self._present(cur) - inserted
         return inserted, len(lines) - inserted
+
+    def _present(self, cur: psycopg.Cursor) -> int:
+        """Staged rows whose key is in the table now (inserted or conflicting); a trigger
+        dropped the others."""
+        key = self.table.conflict_key
+        same = sql.SQL(" AND ").join(
+            sql.SQL("t.{c} = s.{c}").format(c=sql.Identifier(c)) for c in key)
+        cur.execute(sql.SQL(
+            "SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {same})"
+        ).format(stage=sql.Identifier(self.stage),
+                 target=sql.Identifier(self.schema, self.table.name), same=same))
+        row = cur.fetchone()
+        return row[0] if row else 0
 
     def _update_columns(self, columns: Sequence[str]) -> list[str]:
         key = set(self.table.conflict_key)

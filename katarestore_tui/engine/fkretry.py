@@ -133,6 +133,22 @@ def _positions(conn: psycopg.Connection, name: str) -> set[int]:
     return {r[0] for r in rows}
 
 
+def _received(conn: psycopg.Connection, schema: str, table: Table) -> set[int]:
+    """The staged rows the table holds after the insert (a BEFORE trigger may drop some)."""
+    same = sql.SQL(" AND ").join(
+        sql.SQL("t.{c} = s.{c}").format(c=sql.Identifier(c)) for c in table.conflict_key)
+    rows = conn.execute(sql.SQL(
+        "SELECT s.{pos} FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {same})"
+    ).format(pos=sql.Identifier(POSITION), stage=sql.Identifier(_stage_name(table.name)),
+             target=sql.Identifier(schema, table.name), same=same)).fetchall()
+    return {r[0] for r in rows}
+
+
+def _retryable(table: Table) -> bool:
+    """With triggers that may drop rows, only a keyed table can tell what it received."""
+    return bool(table.conflict_key) or not table.has_user_triggers
+
+
 def retry_missing_parents(
     conn: psycopg.Connection, plan: Plan, stats: dict[str, TableStats],
     quarantine: QuarantineWriter, run_id: str, commit_counts: bool = True,
@@ -145,7 +161,7 @@ def retry_missing_parents(
         path = quarantine.path(table_plan.table)
         if path.exists():
             found = list(read_entries(path))  # a quarantine is small next to its table
-            if any(_waiting(e) for e in found):
+            if _retryable(plan.schema.tables[table_plan.table]) and any(_waiting(e) for e in found):
                 tables[table_plan.table] = plan.schema.tables[table_plan.table]
                 entries[table_plan.table] = found
     if not tables:
@@ -167,6 +183,9 @@ def retry_missing_parents(
             warn("records refused for a missing parent could not be loaded again "
                  f"({(exc.diag.message_primary or str(exc)).strip()}); they stay quarantined")
             return 0
+        for name, table in tables.items():
+            if table.has_user_triggers:
+                loaded[name] &= _received(conn, plan.schema.name, table)
         if commit_counts:
             for name, positions in loaded.items():
                 checkpoint.record_reloaded(conn, plan.schema.name, run_id, name, len(positions))

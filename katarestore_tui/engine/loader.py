@@ -53,6 +53,13 @@ class Cancelled(Exception):
     """The operator asked to stop; the last batch was rolled back."""
 
 
+class TriggerDropped(Exception):
+    """A BEFORE trigger returned NULL for some of the lines: the table did not get them."""
+
+
+TRIGGER_DROPPED = "a trigger on the table dropped the row (a BEFORE INSERT trigger returned NULL)"
+
+
 class RecordFetcher:
     """Re-reads the original record for an index, moving forward through the file.
 
@@ -129,12 +136,15 @@ class BatchWriter:
         with self.conn.transaction():  # a savepoint: a failure undoes only this attempt
             if self.use_stage:
                 inserted, duplicates = self.staged.write(columns, lines)
-                result.loaded += inserted
-                result.duplicates += duplicates
             else:
                 with self.conn.cursor() as cur:
                     copy_lines(cur, self.schema, self.table.name, columns, lines)
-                result.loaded += len(lines)
+                    # COPY's tag counts the rows the table received, not the lines sent
+                    inserted, duplicates = cur.rowcount, 0
+            if inserted + duplicates < len(lines):  # undone with the savepoint, then found
+                raise TriggerDropped
+            result.loaded += inserted
+            result.duplicates += duplicates
             if self.run_id is not None:  # same savepoint: the marker's xmin is the rows' xmin
                 written.mark_written(self.conn, self.schema, self.run_id, self.table.name)
 
@@ -151,6 +161,8 @@ class BatchWriter:
                 if self._switch_to_stage(exc):
                     continue
                 line = copy_line_number(exc)
+            except TriggerDropped:
+                line = None  # halves until each dropped line is alone
             if len(chunk) == 1:
                 self._single(columns, lines[start], indexes[start], result)
                 return
@@ -190,6 +202,31 @@ class BatchWriter:
                     continue
                 self._quarantine(index, exc, result)
                 return
+            except TriggerDropped:
+                if self._classify_by_key(columns, line, result):
+                    return
+                failure = Failure(None, TRIGGER_DROPPED, phase="trigger")
+                self.quarantine.add(self.table.name, self.file_name, index, self.fetch(index),
+                                    failure)
+                result.failed += 1
+                return
+
+    def _classify_by_key(self, columns, line: bytes, result: BatchResult) -> bool:
+        """A dropped line whose key is in the table is a duplicate, whichever path it took."""
+        if self.use_stage or not self.table.conflict_key or self.on_conflict == "error":
+            return False
+        self.use_stage = True  # for this one line only
+        try:
+            self._attempt(columns, [line], result)
+            return True
+        except TriggerDropped:
+            return False
+        except psycopg.Error as exc:
+            if not is_row_error(exc):
+                raise
+            return False
+        finally:
+            self.use_stage = False
 
     def _quarantine(self, index: int, exc: psycopg.Error, result: BatchResult) -> None:
         record = self.fetch(index)

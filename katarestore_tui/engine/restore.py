@@ -40,7 +40,7 @@ from katarestore_tui.engine.fkcheck import quarantine_orphans
 from katarestore_tui.engine.fkretry import retry_missing_parents
 from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS, Cancelled
 from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.plan import Plan, build_plan
+from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.scheduler import TableJob, run_tables
 from katarestore_tui.engine.source import SourceCrashed
@@ -81,6 +81,7 @@ class RestoreResult:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     fk_mode: str = ""
+    triggers: str = ""  # on | off: whether the tables' own triggers fired
 
     @property
     def quarantine(self) -> str | None:
@@ -101,6 +102,7 @@ class RestoreResult:
             "totals": totals(self.tables),
             "quarantine": self.quarantine if any(s.failed for s in self.tables.values()) else None,
             "fk_mode": self.fk_mode,
+            "triggers": self.triggers,
             "warnings": self.warnings,
             "error": self.error,
         }
@@ -142,7 +144,8 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
 
 
 # What a run restores; a resume continues the same run, so these must not change.
-RUN_DEFINING_OPTIONS = ("schema", "tables", "exclude", "on_conflict", "single_transaction")
+RUN_DEFINING_OPTIONS = ("schema", "tables", "exclude", "on_conflict", "single_transaction",
+                        "triggers")
 
 
 def check_resumable(options: RestoreOptions) -> None:
@@ -220,6 +223,11 @@ def run_restore(
     warnings = list(plan.warnings)
     if options.dry_run:
         conn.close()
+        known = {"on": True, "off": False}.get(options.triggers)
+        if known is None and options.fk_mode == "immediate":
+            known = True
+        if message := trigger_warning(plan, known):
+            warnings.append(message)
         return RestoreResult(None, "dry-run", EXIT_OK, time.monotonic() - began,
                              options.backup, plan, warnings=warnings)
     run_id = options.resume or reserve_run_id()
@@ -318,6 +326,7 @@ class _Run:
         self.fk_mode = self._choose_fk_mode()
         if self.fk_mode == "replica":  # the FK check after the load needs to know the run's rows
             written.ensure_tables(self.conn, self.options.schema)
+        self._say_triggers()
         if self.options.clean and not self.options.resume:
             self._clean()
         self._write_log("running")
@@ -340,16 +349,30 @@ class _Run:
         self.resumed = checkpoint.load(self.conn, self.options.schema, self.run_id)
 
     def _choose_fk_mode(self) -> str:
-        if self.options.fk_mode == "immediate":
-            return "immediate"
+        triggers = self.options.triggers
+        if self.options.fk_mode == "immediate" or triggers == "on":
+            return "immediate"  # replica mode would silence the triggers asked for
         reason = maintenance.try_replica_role(self.conn)
         if reason is None:
             return "replica"
+        if triggers == "off":
+            raise FatalError(
+                "--triggers off needs session_replication_role, which this role may not set "
+                f"({reason}): run as a superuser, or leave --triggers out (they run)")
         self.warn(
             "foreign keys are checked row by row (slower): this role may not set "
             f"session_replication_role ({reason}). Grant it, or run as the table owner's superuser."
         )
         return "immediate"
+
+    @property
+    def triggers(self) -> str:
+        """Whether the tables' own triggers fire: only when loading row by row."""
+        return "on" if self.fk_mode == "immediate" else "off"
+
+    def _say_triggers(self) -> None:
+        if message := trigger_warning(self.plan, self.triggers == "on"):
+            self.warn(message)
 
     def _clean(self) -> None:
         names = [t.table for t in self.plan.tables]
@@ -469,6 +492,7 @@ class _Run:
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z") if status != "running" else None,
             "seconds": round(time.monotonic() - self.began, 3),
             "fk_mode": self.fk_mode,
+            "triggers": self.triggers,
             "tables": {name: s.to_dict() for name, s in self.stats.items()},
             "files": self.files,
             "totals": totals(self.stats),
@@ -484,7 +508,8 @@ class _Run:
                 stats.state = CANCELLED
         self._write_log(status, error, code)
         result = RestoreResult(self.run_id, status, code, seconds, self.options.backup, self.plan,
-                               dict(self.stats), self.warnings, error, self.fk_mode)
+                               dict(self.stats), self.warnings, error, self.fk_mode,
+                               self.triggers)
         self.sink(RunFinished(self.run_id, status, code, seconds, dict(self.stats),
                               str(run_dir(self.run_id)), str(quarantine_dir(self.run_id)), error))
         return result
