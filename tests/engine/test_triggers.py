@@ -103,3 +103,20 @@ def test_triggers_option_is_checked():
     assert RestoreOptions("b", "d", triggers="on", fk_mode="replica").validate()
     assert RestoreOptions("b", "d", triggers="off", fk_mode="immediate").validate()
     assert not RestoreOptions("b", "d", triggers="off").validate()
+
+
+@pytest.mark.parametrize("batch_size", [1, 100])
+def test_update_mode_counts_what_a_trigger_dropped(db, db_dsn, owner_dsn, tmp_path: Path,
+                                                   batch_size):
+    backup = write_backup(tmp_path, {"item.json": RECORDS})
+    result = run_restore(options(owner_dsn, backup, batch_size=batch_size, on_conflict="update"),
+                         tmp_path)
+    assert result.exit_code == EXIT_PARTIAL, result.error
+    assert_balanced(result)
+    # record 0 updates row 1; record 10 (id 1, keep false) never reaches its update
+    assert rows(db) == [(1, True, "dup"), *KEPT[1:]]
+    stats = result.tables["item"]
+    assert (stats.loaded, stats.duplicates, stats.failed) == (4, 1, 5)
+    entries = list(read_quarantine(result.run_id, "item"))
+    assert sorted(e["index"] for e in entries) == [*DROPPED, 9]
+    assert all(e["phase"] == "trigger" for e in entries)
