@@ -114,3 +114,38 @@ def test_an_update_that_cannot_be_validated_keeps_the_old_row(db, db_dsn, tmp_pa
     assert (parents.loaded, parents.duplicates, parents.failed) == (1, 0, 1)
     # an update is counted with the duplicates (the key existed); failed ones are failed
     assert (children.loaded, children.duplicates, children.failed) == (1, 1, 3)
+
+
+def test_after_a_stop_and_resume_only_the_runs_rows_are_checked(db, db_dsn, tmp_path: Path):
+    """Rows committed before the stop are the run's too; rows from before it still are not."""
+    import threading
+
+    from katarestore_tui.engine.events import TableProgress
+
+    db.execute(NOT_VALID_SCHEMA)
+    before = table(db, "child")
+    records = [{"id": i, "parentId": 777 if i % 100 == 7 else 1, "note": f"c{i}"}
+               for i in range(1000, 4000)]
+    backup = write_backup(tmp_path, {"parent.json": [{"id": 2}], "child.json": records})
+    cancel = threading.Event()
+
+    def stop_in_child(event) -> None:
+        if isinstance(event, TableProgress) and event.stats.table == "child":
+            cancel.set()
+
+    first = run_restore(options(db_dsn, backup, batch_size=100, fk_mode="replica"), tmp_path,
+                        sink=stop_in_child, cancel=cancel)
+    assert first.status == "cancelled", first.error
+    assert 0 < db.execute("SELECT count(*) FROM child WHERE id >= 1000").fetchone()[0] < 2970
+    again = run_restore(options(db_dsn, backup, batch_size=100, fk_mode="replica",
+                                resume=first.run_id), tmp_path)
+    assert again.exit_code == EXIT_PARTIAL, again.error
+    assert_balanced(again)
+    orphans = [r["id"] for r in records if r["parentId"] == 777]
+    expected = sorted([*before, *((r["id"], 1, r["note"]) for r in records if r["parentId"] == 1)])
+    assert table(db, "child") == expected
+    assert sorted(quarantined(again.run_id, "child")) == [i - 1000 for i in orphans]
+    assert again.tables["child"].failed == len(orphans)
+    leftovers = db.execute("SELECT to_regclass('_katarestore_written'),"
+                           " to_regclass('_katarestore_before')").fetchone()
+    assert leftovers == (None, None)
