@@ -140,6 +140,11 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
             f"no file of {backup.path} matches a table of schema {options.schema!r}"
             + (f" ({'; '.join(plan.warnings[:3])})" if plan.warnings else "")
         )
+    known = {"on": True, "off": False}.get(options.triggers)
+    if known is None and options.fk_mode == "immediate":
+        known = True
+    if message := trigger_warning(plan, known):  # on the plan: dry runs and the TUI show it
+        plan.warnings.append(message)
     return conn, plan
 
 
@@ -223,11 +228,6 @@ def run_restore(
     warnings = list(plan.warnings)
     if options.dry_run:
         conn.close()
-        known = {"on": True, "off": False}.get(options.triggers)
-        if known is None and options.fk_mode == "immediate":
-            known = True
-        if message := trigger_warning(plan, known):
-            warnings.append(message)
         return RestoreResult(None, "dry-run", EXIT_OK, time.monotonic() - began,
                              options.backup, plan, warnings=warnings)
     run_id = options.resume or reserve_run_id()

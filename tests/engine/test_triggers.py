@@ -120,3 +120,20 @@ def test_update_mode_counts_what_a_trigger_dropped(db, db_dsn, owner_dsn, tmp_pa
     entries = list(read_quarantine(result.run_id, "item"))
     assert sorted(e["index"] for e in entries) == [*DROPPED, 9]
     assert all(e["phase"] == "trigger" for e in entries)
+
+
+def test_cli_triggers_flag(db, db_dsn, owner_dsn, tmp_path: Path, capsys):
+    import json
+
+    from katarestore_tui.cli import main
+
+    root = tmp_path / "kata_json"
+    write_backup(root, {"item.json": RECORDS})
+    base = ["restore", "--dsn", db_dsn, "--backup-root", str(root), "--no-parser-process"]
+    assert main([*base, "--dry-run"]) == 0
+    assert "item have triggers of their own" in capsys.readouterr().out
+    assert main([*base, "--triggers", "on", "--json"]) == EXIT_PARTIAL
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["triggers"] == "on" and summary["fk_mode"] == "immediate"
+    assert summary["tables"]["item"]["failed"] == len(DROPPED)
+    assert rows(db) == KEPT
