@@ -51,7 +51,7 @@ def demo_command(args: argparse.Namespace) -> int:
         backup=str(demo.path), dsn=dsn, backup_root=root, schema="public", batch_size=10_000,
         jobs=1, on_conflict="skip", clean=False, tables=[], exclude=[], single_transaction=False,
         dry_run=False, resume=None, no_parser_process=False, fk_checks="auto", yes=True,
-        json=args.json,
+        json=args.json, triggers="auto", into_existing=False,
     )
     return restore_command(ns)
 

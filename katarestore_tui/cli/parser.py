@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--fk-checks", choices=("auto", "after", "row"), default="auto",
                          help="foreign keys: after the load, set-based (auto when allowed), "
                          "or row by row")
+    restore.add_argument("--triggers", choices=("auto", "on", "off"), default="auto",
+                         help="the tables' own triggers: auto = silenced when foreign keys are "
+                         "checked after the load, run when row by row; on = run them (row by "
+                         "row); off = silence them (needs a superuser)")
     restore.add_argument("--no-parser-process", action="store_true",
                          help="parse JSON in this process (slower; for debugging)")
     restore.add_argument("--yes", action="store_true", help="no questions")

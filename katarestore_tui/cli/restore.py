@@ -31,7 +31,7 @@ def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
     """A resume continues the run as it was started: options left out come from its log."""
     fk_checks = {"auto": "auto", "replica": "after", "immediate": "row"}
     defaults = {"schema": None, "tables": [], "exclude": [], "on_conflict": "skip",
-                "single_transaction": False, "jobs": 1}
+                "single_transaction": False, "jobs": 1, "triggers": "auto"}
     for name, default in defaults.items():
         if name in before and getattr(args, name) == default:
             setattr(args, name, before[name])
@@ -75,6 +75,7 @@ def restore_command(args: argparse.Namespace) -> int:
         resume=args.resume,
         parser_process=not args.no_parser_process,
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
+        triggers=args.triggers,
     )
     root = backup_root(args)
     if args.clean and not args.dry_run and not args.resume:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
+from katarestore_tui.db import written
 from katarestore_tui.db.schema import Table
 
 _COPY_LINE = re.compile(r"\bCOPY [^,]+, line (\d+)")
@@ -42,6 +43,8 @@ class StagedInsert:
         self.table = table
         self.on_conflict = on_conflict
         self.stage = f"_katarestore_stage_{abs(hash((schema, table.name))) % 10**8}"
+        # set when the FK check runs after the load: rows an update overwrites are kept first
+        self.run_id: str | None = None
 
     def _ensure(self, cur: psycopg.Cursor) -> None:
         # every time: a rolled-back savepoint takes a temp table created inside it along
@@ -53,7 +56,11 @@ class StagedInsert:
         )
 
     def write(self, columns: Sequence[str], lines: Sequence[bytes]) -> tuple[int, int]:
-        """Returns (inserted, duplicates) for these lines."""
+        """Returns (inserted, duplicates) for these lines.
+
+        With user triggers, the two may add up to fewer than the lines: a BEFORE trigger
+        that returned NULL dropped the rest (the caller finds which).
+        """
         with self.conn.cursor() as cur:
             self._ensure(cur)
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -61,12 +68,30 @@ class StagedInsert:
             )
             with cur.copy(statement) as copy:
                 copy.write(b"".join(lines))
+            if self.run_id is not None and self.on_conflict == "update" and self.table.conflict_key:
+                written.save_before(self.conn, self.schema, self.run_id, self.table, self.stage)
             cur.execute(self._insert_sql(columns))
             if self.on_conflict == "update" and self._update_columns(columns):
-                inserted = sum(1 for (fresh,) in cur.fetchall() if fresh)
-            else:
-                inserted = cur.rowcount
+                returned = cur.fetchall()
+                inserted = sum(1 for (fresh,) in returned if fresh)
+                return inserted, len(returned) - inserted
+            inserted = cur.rowcount
+            if inserted < len(lines) and self.table.has_user_triggers:
+                return inserted, self._present(cur) - inserted
         return inserted, len(lines) - inserted
+
+    def _present(self, cur: psycopg.Cursor) -> int:
+        """Staged rows whose key is in the table now (inserted or conflicting); a trigger
+        dropped the others."""
+        key = self.table.conflict_key
+        same = sql.SQL(" AND ").join(
+            sql.SQL("t.{c} = s.{c}").format(c=sql.Identifier(c)) for c in key)
+        cur.execute(sql.SQL(
+            "SELECT count(*) FROM {stage} AS s WHERE EXISTS (SELECT 1 FROM {target} AS t WHERE {same})"
+        ).format(stage=sql.Identifier(self.stage),
+                 target=sql.Identifier(self.schema, self.table.name), same=same))
+        row = cur.fetchone()
+        return row[0] if row else 0
 
     def _update_columns(self, columns: Sequence[str]) -> list[str]:
         key = set(self.table.conflict_key)
@@ -93,4 +118,9 @@ class StagedInsert:
             return base + sql.SQL(" ON CONFLICT ({key}) DO UPDATE SET {set} RETURNING (xmax = 0)").format(
                 key=sql.SQL(", ").join(map(sql.Identifier, key)), set=assignments
             )
-        return base + sql.SQL(" ON CONFLICT DO NOTHING")
+        if not key:
+            return base
+        # only the conflict key makes a duplicate: another unique index violated is the
+        # record's failure (23505 naming that index), never a silent skip
+        return base + sql.SQL(" ON CONFLICT ({key}) DO NOTHING").format(
+            key=sql.SQL(", ").join(map(sql.Identifier, key)))

@@ -10,7 +10,8 @@ from decimal import Decimal
 import psycopg
 from psycopg import sql
 
-from katarestore_tui.db.schema import ForeignKey, Schema
+from katarestore_tui.db import written
+from katarestore_tui.db.schema import ForeignKey, Schema, Table
 
 
 def try_replica_role(conn: psycopg.Connection) -> str | None:
@@ -54,31 +55,76 @@ def truncate(conn: psycopg.Connection, schema: str, tables: list[str]) -> None:
 class Orphan:
     fk: ForeignKey
     row: dict  # the row as stored, column -> value
+    undone: bool = False  # an update of a row from before the run, put back as it was
 
 
-def delete_orphans(conn: psycopg.Connection, schema: str, fk: ForeignKey) -> Iterator[Orphan]:
-    """Remove and return the rows of fk.table whose key has no parent row (MATCH SIMPLE)."""
+def _orphan_conditions(schema: str, fk: ForeignKey, run_id: str) -> tuple[sql.Composed, tuple]:
+    """SQL for "row c of fk.table breaks fk and this run wrote it", and its parameters."""
     child = sql.Identifier("c")
-    conditions = sql.SQL(" AND ").join(
+    present = sql.SQL(" AND ").join(
         sql.SQL("{}.{} IS NOT NULL").format(child, sql.Identifier(col)) for col in fk.columns
     )
     joins = sql.SQL(" AND ").join(
         sql.SQL("p.{} = c.{}").format(sql.Identifier(pc), sql.Identifier(cc))
         for cc, pc in zip(fk.columns, fk.ref_columns, strict=True)
     )
-    statement = sql.SQL(
-        "DELETE FROM {child} AS c WHERE {conditions} AND NOT EXISTS "
-        "(SELECT 1 FROM {parent} AS p WHERE {joins}) RETURNING row_to_json(c)::text"
-    ).format(
-        child=sql.Identifier(schema, fk.table),
-        parent=sql.Identifier(schema, fk.ref_table),
-        conditions=conditions,
-        joins=joins,
-    )
+    condition = sql.SQL("{present} AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE {joins})"
+                        " AND {ours}").format(
+        present=present, parent=sql.Identifier(schema, fk.ref_table), joins=joins,
+        ours=written.written_by_run(schema, "c"))
+    return condition, (run_id, fk.table)
+
+
+def _kept_before(schema: str, table: Table) -> sql.Composed:
+    """SQL: b is the row as it was before the run, for the key of row c."""
+    return sql.SQL("b.run_id = %s AND b.table_name = %s AND b.key = {}").format(
+        written.key_json(table, "c"))
+
+
+def delete_orphans(conn: psycopg.Connection, schema: str, fk: ForeignKey, run_id: str,
+                   table: Table) -> Iterator[Orphan]:
+    """Remove and return the rows this run inserted whose key has no parent (MATCH SIMPLE).
+
+    Rows from before the run are never candidates, orphans or not (a NOT VALID key), nor
+    are rows the run updated: `undo_orphan_updates` puts those back instead.
+    """
+    condition, params = _orphan_conditions(schema, fk, run_id)
+    if table.conflict_key:
+        condition = condition + sql.SQL(
+            " AND NOT EXISTS (SELECT 1 FROM {} AS b WHERE {})").format(
+            sql.Identifier(schema, written.BEFORE), _kept_before(schema, table))
+        params = (*params, run_id, fk.table)
+    statement = sql.SQL("DELETE FROM {child} AS c WHERE {condition}"
+                        " RETURNING row_to_json(c)::text").format(
+        child=sql.Identifier(schema, fk.table), condition=condition)
     with conn.cursor() as cur:
-        cur.execute(statement)
+        cur.execute(statement, params)
         for (text,) in cur:
             yield Orphan(fk, json.loads(text, parse_float=Decimal))
+
+
+def undo_orphan_updates(conn: psycopg.Connection, schema: str, fk: ForeignKey, run_id: str,
+                        table: Table) -> list[Orphan]:
+    """Put back, as they were before the run, the rows an update left without a parent.
+
+    Returns them as the update had made them (what is quarantined, with the FK error).
+    """
+    key = set(table.conflict_key)
+    columns = [c.name for c in table.writable_columns if c.name not in key and c.identity != "a"]
+    if not key or not columns:
+        return []
+    condition, params = _orphan_conditions(schema, fk, run_id)
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    statement = sql.SQL(
+        "WITH bad AS (SELECT c.ctid AS at, row_to_json(c)::text AS orphan, b.row AS old"
+        " FROM {child} AS c JOIN {before} AS b ON {kept} WHERE {condition})"
+        " UPDATE {child} AS c SET ({names}) = (SELECT {names} FROM"
+        " jsonb_populate_record(NULL::{child}, bad.old)) FROM bad WHERE c.ctid = bad.at"
+        " RETURNING bad.orphan"
+    ).format(child=sql.Identifier(schema, fk.table), before=sql.Identifier(schema, written.BEFORE),
+             kept=_kept_before(schema, table), condition=condition, names=names)
+    rows = conn.execute(statement, (run_id, fk.table, *params)).fetchall()
+    return [Orphan(fk, json.loads(text, parse_float=Decimal), undone=True) for (text,) in rows]
 
 
 def orphan_detail(orphan: Orphan) -> tuple[str, str]:

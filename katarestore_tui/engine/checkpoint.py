@@ -14,6 +14,8 @@ owner no CREATE on public); with neither right the run is refused before it star
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -179,14 +181,30 @@ def run_marked(conn: psycopg.Connection, schema: str, run_id: str) -> bool:
     return row is not None
 
 
-def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: str, moved: int) -> None:
-    """Call in the transaction that deletes a table's orphans: they go from loaded to failed."""
+def record_orphans(conn: psycopg.Connection, schema: str, run_id: str, table: str, moved: int,
+                   undone: int = 0) -> None:
+    """Call in the transaction that removes a table's orphans: they go from loaded to failed.
+
+    `undone` of them were updates put back (counted with the duplicates until then).
+    """
     conn.execute(
         sql.SQL(
-            "UPDATE {} SET loaded = loaded - %s, failed = failed + %s, fk_moved = fk_moved + %s"
+            "UPDATE {} SET loaded = loaded - %s, duplicates = duplicates - %s,"
+            " failed = failed + %s, fk_moved = fk_moved + %s"
             " WHERE run_id = %s AND table_name = %s"
         ).format(_target(conn, schema)),
-        (moved, moved, moved, run_id, table),
+        (moved - undone, undone, moved, moved, run_id, table),
+    )
+
+
+def record_reloaded(conn: psycopg.Connection, schema: str, run_id: str, table: str, count: int) -> None:
+    """Call in the transaction that loads quarantined records again: failed become loaded."""
+    conn.execute(
+        sql.SQL(
+            "UPDATE {} SET loaded = loaded + %s, failed = failed - %s"
+            " WHERE run_id = %s AND table_name = %s"
+        ).format(_target(conn, schema)),
+        (count, count, run_id, table),
     )
 
 
@@ -241,18 +259,28 @@ def forget_table(conn: psycopg.Connection, schema: str, run_id: str, table: str)
 def _drop_when_unused(conn: psycopg.Connection, schema: str) -> None:
     place = _place(conn, schema)
     target = sql.Identifier(place, TABLE)
-    got = conn.execute(_TRY_EXCLUSIVE).fetchone()  # our own shared hold does not block it
-    if not (got and got[0]):
-        return  # another run is on: the last one to finish drops the table
-    try:
+    with sole_session(conn) as alone:
+        if not alone:
+            return  # another run is on: the last one to finish drops the table
         left = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(target)).fetchone()
         if left and left[0] == 0:
             conn.execute(sql.SQL("DROP TABLE {}").format(target))
             _places.pop(_key(conn, schema), None)
             if place == OWN_SCHEMA:  # the schema goes too, if katarestore made it
                 _drop_own_schema(conn)
+
+
+@contextmanager
+def sole_session(conn: psycopg.Connection) -> Iterator[bool]:
+    """Whether this is the only katarestore session on the database (every one holds
+    HOLD_SHARED), held as such for the block: the moment to drop shared tables."""
+    got = conn.execute(_TRY_EXCLUSIVE).fetchone()  # our own shared hold does not block it
+    alone = bool(got and got[0])
+    try:
+        yield alone
     finally:
-        conn.execute(_RELEASE_EXCLUSIVE)
+        if alone:
+            conn.execute(_RELEASE_EXCLUSIVE)
 
 
 def _drop_own_schema(conn: psycopg.Connection) -> None:

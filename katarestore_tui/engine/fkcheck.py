@@ -12,7 +12,12 @@ import psycopg
 
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
 from katarestore_tui.db.convert import ConversionError, converter_for
-from katarestore_tui.db.maintenance import Orphan, delete_orphans, orphan_detail
+from katarestore_tui.db.maintenance import (
+    Orphan,
+    delete_orphans,
+    orphan_detail,
+    undo_orphan_updates,
+)
 from katarestore_tui.db.schema import Table
 from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.events import DONE, PARTIAL, TableStats
@@ -22,13 +27,16 @@ from katarestore_tui.engine.quarantine import Failure, QuarantineWriter, read_en
 
 def quarantine_orphans(
     conn: psycopg.Connection, plan: Plan, stats: dict[str, TableStats], quarantine: QuarantineWriter,
-    run_id: str | None = None,
+    run_id: str, commit_counts: bool = True,
 ) -> int:
     """Returns how many rows were moved to quarantine.
 
-    Each table's orphans are deleted, and counted in its checkpoint row, in one transaction;
-    a resume after a crash here keeps exactly the quarantine entries that committed (the
-    caller trims the rest by `Checkpoint.fk_moved`), so no orphan is lost or kept twice.
+    Only rows this run wrote are candidates (`db.written`): an orphan it inserted is deleted,
+    an update it made is put back as the row was. Each table's orphans are handled, and
+    counted in its checkpoint row, in one transaction; a resume after a crash here keeps
+    exactly the quarantine entries that committed (the caller trims the rest by
+    `Checkpoint.fk_moved`), so no orphan is lost or kept twice. Checked again until nothing
+    moves: a row removed may have been the parent of another (self-references, cycles).
     """
     total = 0
     while True:
@@ -38,21 +46,24 @@ def quarantine_orphans(
             orphans: list[Orphan] = []
             with conn.transaction():
                 for fk in table.foreign_keys:
-                    orphans.extend(delete_orphans(conn, plan.schema.name, fk))
+                    orphans.extend(undo_orphan_updates(conn, plan.schema.name, fk, run_id, table))
+                    orphans.extend(delete_orphans(conn, plan.schema.name, fk, run_id, table))
+                undone = sum(1 for o in orphans if o.undone)
                 if orphans:
                     _quarantine(table_plan, table, orphans, quarantine)
-                    if run_id is not None:
+                    if commit_counts:
                         checkpoint.record_orphans(conn, plan.schema.name, run_id, table.name,
-                                                  len(orphans))
+                                                  len(orphans), undone)
             if orphans:
                 table_stats = stats[table.name]
-                table_stats.loaded -= len(orphans)
+                table_stats.loaded -= len(orphans) - undone
+                table_stats.duplicates -= undone  # an update is counted with the duplicates
                 table_stats.failed += len(orphans)
                 if table_stats.state == DONE:
                     table_stats.state = PARTIAL
                 moved += len(orphans)
         total += moved
-        if not moved or not plan.cycles:
+        if not moved:
             return total
 
 

@@ -17,6 +17,7 @@ import psycopg
 
 from katarestore_tui.backup.catalog import TableFile
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
+from katarestore_tui.db import written
 from katarestore_tui.db.copy import StagedInsert, copy_line_number, copy_lines
 from katarestore_tui.db.schema import Table
 from katarestore_tui.engine import checkpoint
@@ -73,6 +74,13 @@ class Rewind(Exception):
         self.done = done
 
 
+class TriggerDropped(Exception):
+    """A BEFORE trigger returned NULL for some of the lines: the table did not get them."""
+
+
+TRIGGER_DROPPED = "a trigger on the table dropped the row (a BEFORE INSERT trigger returned NULL)"
+
+
 class RecordFetcher:
     """Re-reads the original record for an index, moving forward through the file.
 
@@ -119,8 +127,11 @@ class BatchWriter:
         on_conflict: str,
         quarantine: QuarantineWriter,
         fetch: Callable[[int], object],
+        run_id: str | None = None,
     ) -> None:
+        """`run_id`: mark each write as this run's (the set-based FK check needs it)."""
         self.conn = conn
+        self.run_id = run_id
         self.schema = schema
         self.table = table
         self.file_name = file_name
@@ -128,6 +139,7 @@ class BatchWriter:
         self.quarantine = quarantine
         self.fetch = fetch
         self.staged = StagedInsert(conn, schema, table, on_conflict)
+        self.staged.run_id = run_id
         # after a key conflict, later batches go straight to the staged path
         self.use_stage = False
 
@@ -145,12 +157,17 @@ class BatchWriter:
         with self.conn.transaction():  # a savepoint: a failure undoes only this attempt
             if self.use_stage:
                 inserted, duplicates = self.staged.write(columns, lines)
-                result.loaded += inserted
-                result.duplicates += duplicates
             else:
                 with self.conn.cursor() as cur:
                     copy_lines(cur, self.schema, self.table.name, columns, lines)
-                result.loaded += len(lines)
+                    # COPY's tag counts the rows the table received, not the lines sent
+                    inserted, duplicates = cur.rowcount, 0
+            if inserted + duplicates < len(lines):  # undone with the savepoint, then found
+                raise TriggerDropped
+            result.loaded += inserted
+            result.duplicates += duplicates
+            if self.run_id is not None:  # same savepoint: the marker's xmin is the rows' xmin
+                written.mark_written(self.conn, self.schema, self.run_id, self.table.name)
 
     def _write(self, columns, lines, indexes, result: BatchResult) -> None:
         start = 0
@@ -165,6 +182,8 @@ class BatchWriter:
                 if self._switch_to_stage(exc):
                     continue
                 line = copy_line_number(exc)
+            except TriggerDropped:
+                line = None  # halves until each dropped line is alone
             if len(chunk) == 1:
                 self._single(columns, lines[start], indexes[start], result)
                 return
@@ -204,6 +223,31 @@ class BatchWriter:
                     continue
                 self._quarantine(index, exc, result)
                 return
+            except TriggerDropped:
+                if self._classify_by_key(columns, line, result):
+                    return
+                failure = Failure(None, TRIGGER_DROPPED, phase="trigger")
+                self.quarantine.add(self.table.name, self.file_name, index, self.fetch(index),
+                                    failure)
+                result.failed += 1
+                return
+
+    def _classify_by_key(self, columns, line: bytes, result: BatchResult) -> bool:
+        """A dropped line whose key is in the table is a duplicate, whichever path it took."""
+        if self.use_stage or not self.table.conflict_key or self.on_conflict == "error":
+            return False
+        self.use_stage = True  # for this one line only
+        try:
+            self._attempt(columns, [line], result)
+            return True
+        except TriggerDropped:
+            return False
+        except psycopg.Error as exc:
+            if not is_row_error(exc):
+                raise
+            return False
+        finally:
+            self.use_stage = False
 
     def _quarantine(self, index: int, exc: psycopg.Error, result: BatchResult) -> None:
         record = self.fetch(index)
@@ -271,6 +315,7 @@ class TableLoader:
         return BatchWriter(
             self.conn, self.schema, self.table, self.table_file.path.name,
             self.on_conflict, self.quarantine, self._fetcher.get,
+            None if self.immediate_constraints else self.run_id,
         )
 
     def run(self, batches: Iterator[EncodedBatch | SourceEnd],

@@ -10,6 +10,7 @@ DEFAULT_BATCH_SIZE = 10_000
 MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 1_000_000
 ON_CONFLICT_MODES = ("skip", "update", "error")
+TRIGGER_MODES = ("auto", "on", "off")
 
 
 @dataclass
@@ -28,6 +29,9 @@ class RestoreOptions:
     resume: str | None = None  # run id to continue
     parser_process: bool = True  # parse JSON in a separate process so both cores work
     fk_mode: str = "auto"  # auto | replica | immediate
+    # user triggers: auto = as the FK mode has it (silenced set-based, run row by row);
+    # on = run them (loads row by row); off = silence them (needs session_replication_role)
+    triggers: str = "auto"
 
     def validate(self) -> list[str]:
         """Problems a person must fix before anything runs."""
@@ -45,6 +49,14 @@ class RestoreOptions:
             problems.append("--single-transaction loads on one connection: use --jobs 1")
         if self.fk_mode not in ("auto", "replica", "immediate"):
             problems.append("fk mode must be auto, replica or immediate")
+        if self.triggers not in TRIGGER_MODES:
+            problems.append(f"--triggers must be one of {', '.join(TRIGGER_MODES)}")
+        elif self.triggers == "on" and self.fk_mode == "replica":
+            problems.append("--triggers on runs the tables' triggers, so foreign keys are checked "
+                            "row by row: leave out --fk-checks after")
+        elif self.triggers == "off" and self.fk_mode == "immediate":
+            problems.append("--triggers off loads with triggers silenced, which checks foreign "
+                            "keys after the load: leave out --fk-checks row")
         return problems
 
     def redacted(self) -> dict:

@@ -183,3 +183,22 @@ def build_plan(
         warnings=warnings,
         conflicts=conflicts,
     )
+
+
+def trigger_warning(plan: Plan, triggers_run: bool | None) -> str | None:
+    """Say which tables have triggers of their own and whether this load fires them.
+
+    `triggers_run` None: not known yet (a dry run: it depends on the role's privileges).
+    """
+    names = [t.table for t in plan.tables if plan.schema.tables[t.table].has_user_triggers]
+    if not names:
+        return None
+    tables = ", ".join(names)
+    if triggers_run is None:
+        return (f"{tables} have triggers of their own: they do not run when loading set-based "
+                "(a superuser, the default then), they run row by row; choose with --triggers on|off")
+    if triggers_run:
+        return (f"{tables}: the tables' own triggers run for every row (row-by-row loading; "
+                "a row a trigger drops is quarantined); --triggers off silences them")
+    return (f"{tables}: the tables' own triggers do not run (set-based loading silences them); "
+            "--triggers on runs them (and checks foreign keys row by row)")

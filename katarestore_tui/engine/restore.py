@@ -16,7 +16,7 @@ import psycopg
 
 from katarestore_tui.backup.catalog import BackupError, resolve_backup
 from katarestore_tui.backup.reader import backend_warning
-from katarestore_tui.db import maintenance
+from katarestore_tui.db import maintenance, written
 from katarestore_tui.db.schema import Schema, read_schema
 from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.connect import Session, connect, connection_lost
@@ -37,9 +37,10 @@ from katarestore_tui.engine.events import (
     ignore_events,
 )
 from katarestore_tui.engine.fkcheck import quarantine_orphans
+from katarestore_tui.engine.fkretry import retry_missing_parents
 from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS
 from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.plan import Plan, build_plan
+from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.scheduler import TableJob, run_tables
 from katarestore_tui.engine.source import SourceCrashed
@@ -88,6 +89,7 @@ class RestoreResult:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
     fk_mode: str = ""
+    triggers: str = ""  # on | off: whether the tables' own triggers fired
 
     @property
     def quarantine(self) -> str | None:
@@ -108,6 +110,7 @@ class RestoreResult:
             "totals": totals(self.tables),
             "quarantine": self.quarantine if any(s.failed for s in self.tables.values()) else None,
             "fk_mode": self.fk_mode,
+            "triggers": self.triggers,
             "warnings": self.warnings,
             "error": self.error,
         }
@@ -157,6 +160,11 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
     if options.clean and not options.resume and (refusal := clean_refusal(plan)):
         conn.close()
         raise ConfigError(f"{refusal}; nothing was changed")
+    known = {"on": True, "off": False}.get(options.triggers)
+    if known is None and options.fk_mode == "immediate":
+        known = True
+    if message := trigger_warning(plan, known):  # on the plan: dry runs and the TUI show it
+        plan.warnings.append(message)
     return conn, plan
 
 
@@ -171,7 +179,8 @@ def clean_refusal(plan: Plan) -> str | None:
 
 
 # What a run restores; a resume continues the same run, so these must not change.
-RUN_DEFINING_OPTIONS = ("schema", "tables", "exclude", "on_conflict", "single_transaction")
+RUN_DEFINING_OPTIONS = ("schema", "tables", "exclude", "on_conflict", "single_transaction",
+                        "triggers")
 
 
 def check_resumable(options: RestoreOptions) -> None:
@@ -352,10 +361,13 @@ class _Run:
             self._start()
             if self.options.single_transaction:  # batches become savepoints of one transaction
                 with self.conn.transaction():
+                    if self.fk_mode == "replica":  # made, and dropped, inside the transaction
+                        written.ensure_tables(self.conn, self.options.schema)
                     if self.clean_state == "pending":  # emptied only if the load commits too
                         self._clean()
                     self._load_all(quarantine)
                     self._after_load(quarantine)
+                    self._forget_written()
             else:
                 self._load_all(quarantine)
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
@@ -367,8 +379,7 @@ class _Run:
                 error = (f"{', '.join(stopped)} stopped (see the table's error); once that is "
                          f"fixed, continue with: katarestore restore --resume {self.run_id}")
             elif not self.options.single_transaction:
-                self._reconnecting(lambda: checkpoint.forget_run(
-                    self.conn, self.options.schema, self.run_id), quarantine)
+                self._reconnecting(self._forget_run, quarantine)
         except Cancelled:
             status, code = "cancelled", EXIT_FATAL
             error = f"cancelled; continue with: katarestore restore --resume {self.run_id}"
@@ -400,6 +411,15 @@ class _Run:
         committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
         return [name for name in stopped if not (name in committed and committed[name].finished)]
 
+    def _forget_run(self) -> None:
+        checkpoint.forget_run(self.conn, self.options.schema, self.run_id)
+        self._forget_written()
+
+    def _forget_written(self) -> None:
+        """The FK check's markers go with the run; their tables once no other run is on."""
+        with checkpoint.sole_session(self.conn) as alone:
+            written.forget_run(self.conn, self.options.schema, self.run_id, drop_empty=alone)
+
     def _start(self) -> None:
         if warning := backend_warning():
             self.warn(warning)
@@ -411,6 +431,9 @@ class _Run:
         if not self.options.single_transaction:  # such a run keeps no checkpoint
             # on the server's disk before the run log says "running": a resume needs it
             checkpoint.mark_run(self.conn, self.options.schema, self.run_id)
+        if self.fk_mode == "replica" and not self.options.single_transaction:
+            written.ensure_tables(self.conn, self.options.schema)  # the FK check needs the run's rows
+        self._say_triggers()
         self._write_log("running")
         if self.clean_state == "pending" and not self.options.single_transaction:
             self._clean()
@@ -439,16 +462,30 @@ class _Run:
         self.resumed = checkpoint.load(self.conn, self.options.schema, self.run_id)
 
     def _choose_fk_mode(self) -> str:
-        if self.options.fk_mode == "immediate":
-            return "immediate"
+        triggers = self.options.triggers
+        if self.options.fk_mode == "immediate" or triggers == "on":
+            return "immediate"  # replica mode would silence the triggers asked for
         reason = maintenance.try_replica_role(self.conn)
         if reason is None:
             return "replica"
+        if triggers == "off":
+            raise FatalError(
+                "--triggers off needs session_replication_role, which this role may not set "
+                f"({reason}): run as a superuser, or leave --triggers out (they run)")
         self.warn(
             "foreign keys are checked row by row (slower): this role may not set "
             f"session_replication_role ({reason}). Grant it, or run as the table owner's superuser."
         )
         return "immediate"
+
+    @property
+    def triggers(self) -> str:
+        """Whether the tables' own triggers fire: only when loading row by row."""
+        return "on" if self.fk_mode == "immediate" else "off"
+
+    def _say_triggers(self) -> None:
+        if message := trigger_warning(self.plan, self.triggers == "on"):
+            self.warn(message)
 
     def _clean(self) -> None:
         names = [t.table for t in self.plan.tables]
@@ -538,13 +575,15 @@ class _Run:
         loaded_tables = [t.table for t in self.plan.tables]
         if self.fk_mode == "replica":
             self.sink(Phase("foreign keys", "checking every foreign key set-based"))
-            moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine,
-                                       None if self.options.single_transaction else self.run_id)
+            moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine, self.run_id,
+                                       commit_counts=not self.options.single_transaction)
             if moved:
                 rows = "row" if moved == 1 else "rows"
                 self.warn(f"{moved:,} {rows} referenced missing parents and were quarantined")
                 for stats in self.stats.values():  # the final counts, for panes and logs
                     self.sink(TableFinished(replace(stats)))
+        elif self.fk_mode == "immediate":
+            self._retry_missing_parents(quarantine)
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
         moved, problems = maintenance.reset_sequences(self.conn, self.schema, loaded_tables)
         for line in moved:
@@ -553,6 +592,16 @@ class _Run:
             if line not in self.warnings:  # redone after a reconnect: said once
                 self.warn(line)
         self.sequence_problems = problems
+
+    def _retry_missing_parents(self, quarantine: QuarantineWriter) -> None:
+        """Row-by-row FKs refused children whose parents came later: load them now."""
+        again = retry_missing_parents(self.conn, self.plan, self.stats, quarantine, self.run_id,
+                                      not self.options.single_transaction, self.warn)
+        if again:
+            self.sink(Phase("foreign keys", f"{again:,} records refused for a parent that came "
+                            "later were loaded once their parents were in"))
+            for stats in self.stats.values():
+                self.sink(TableFinished(replace(stats)))
 
     def _write_log(self, status: str, error: str | None = None, code: int | None = None) -> None:
         write_run(self.run_id, {
@@ -567,6 +616,7 @@ class _Run:
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z") if status != "running" else None,
             "seconds": round(time.monotonic() - self.began, 3),
             "fk_mode": self.fk_mode,
+            "triggers": self.triggers,
             "tables": {name: s.to_dict() for name, s in self.stats.items()},
             "files": self.files,
             "checkpoint_marked": True,  # the target holds the run's own checkpoint row
@@ -594,7 +644,8 @@ class _Run:
             if status in ("completed", "partial"):
                 status = "failed"
         result = RestoreResult(self.run_id, status, code, seconds, self.options.backup, self.plan,
-                               dict(self.stats), self.warnings, error, self.fk_mode)
+                               dict(self.stats), self.warnings, error, self.fk_mode,
+                               self.triggers)
         self.sink(RunFinished(self.run_id, status, code, seconds, dict(self.stats),
                               str(run_dir(self.run_id)), str(quarantine_dir(self.run_id)), error))
         return result

@@ -90,5 +90,6 @@ class HistoryScreen(KataScreen):
             on_conflict=o.get("on_conflict", "skip"), tables=o.get("tables") or [],
             exclude=o.get("exclude") or [], single_transaction=o.get("single_transaction", False),
             fk_mode=o.get("fk_mode", "auto"), resume=run["run_id"],
+            triggers=o.get("triggers", "auto"),
         )
         self.app.start_restore(options)
