@@ -2,7 +2,8 @@
 
 `.json` files are one JSON array, parsed item by item with ijson's C backend;
 `.jsonl`/`.ndjson` hold one object per line; either may be gzipped. Numbers arrive as
-`int` or exact `Decimal`.
+`int` or exact `Decimal`. A damaged or cut `.gz` gives out every record zlib decoded
+before the damage; fault offsets of a `.gz` are in the decompressed stream.
 
 An array in the layout `JSON.stringify(rows, null, 2)` writes (what the Node apps'
 backup scripts produce) takes a faster road: there every record ends with a line
@@ -17,7 +18,6 @@ start, so faults are reported exactly as ijson reports them.
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import zlib
@@ -105,6 +105,86 @@ class _CountingReader:
         return data
 
 
+class _Gunzip:
+    """The decompressed bytes of a .gz file, every byte zlib could decode given out first.
+
+    `gzip.GzipFile.read(n)` drops all it had decoded for that call when the stream turns
+    out damaged or cut (a whole 256 KB chunk of records, or a small file entirely). Here
+    the bytes before the damage are handed out, and only the read after them raises.
+    Members that follow one another are one stream, as for gzip (zero padding between
+    them is skipped). Output per step is bounded by READ_SIZE: memory stays flat.
+    """
+
+    PIECE = 16 * 1024  # compressed bytes fed at a time
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)  # the gzip wrapper, CRC checked
+        self._input = b""  # compressed bytes not yet taken by the decompressor
+        self._out = b""  # decoded bytes not yet handed out
+        self._error: Exception | None = None  # raised once the bytes before it are out
+        self._in_member = False  # a member was started and has not ended
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._out:
+            if self._error is not None:
+                raise self._error
+            if not self._step():
+                return b""
+        data = self._out if size < 0 else self._out[:size]
+        self._out = self._out[len(data):]
+        return data
+
+    def _step(self) -> bool:
+        """Decode some more into `_out`; False at the clean end of the last member."""
+        if not self._input:
+            self._input = self._raw.read(self.PIECE)
+        if not self._in_member:
+            self._input = self._input.lstrip(b"\0")
+            while not self._input:
+                chunk = self._raw.read(self.PIECE)
+                if not chunk:
+                    return False
+                self._input = chunk.lstrip(b"\0")
+            self._in_member = True
+        if not self._input:
+            self._error = EOFError(
+                "Compressed file ended before the end-of-stream marker was reached")
+            return True
+        before = self._z.copy()
+        try:
+            self._out = self._z.decompress(self._input, READ_SIZE)
+            self._input = self._z.unconsumed_tail
+        except zlib.error as exc:
+            self._z = before
+            self._out = self._salvage(self._input)
+            self._error = exc
+            return True
+        if self._z.eof:  # this member is whole (its CRC and length checked): another may follow
+            self._input = self._z.unused_data
+            self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            self._in_member = False
+        return True
+
+    def _salvage(self, data: bytes) -> bytes:
+        """What zlib decodes of `data` before it meets the damage, a byte at a time
+        near it; only ever run once, on a damaged file."""
+        decoded: list[bytes] = []
+        step = 256
+        at = 0
+        while at < len(data):
+            before = self._z.copy()
+            try:
+                decoded.append(self._z.decompress(data[at:at + step]))
+            except zlib.error:
+                if step == 1:
+                    break
+                self._z, step = before, 1
+                continue
+            at += step
+        return b"".join(decoded)
+
+
 class _LeaveFastPath(Exception):
     """This chunk is not what the fast path expects: read the file with ijson instead.
 
@@ -167,7 +247,7 @@ class RecordReader:
         self._disk.seek(0)
         stream: IO[bytes] = self._disk
         if self.table_file.compressed:
-            stream = gzip.GzipFile(fileobj=self._disk, mode="rb")
+            stream = _Gunzip(self._disk)
         self._counting = _CountingReader(stream)
 
     def _fault(self, cause: str, offset: int | None = None) -> BackupFormatError:
@@ -250,8 +330,10 @@ class RecordReader:
                     self.records_read += 1
                     if index >= self.skip:
                         yield index, record
-        except (ValueError, RecursionError, *_UNREADABLE):  # JSONDecodeError is a ValueError
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             raise _LeaveFastPath from None
+        except _UNREADABLE:  # a damaged .gz: ijson reads the records before it, then reports it
+            raise _LeaveFastPath(pending) from None
         if opening == b"[" or pending.strip() != b"]":
             # cut short (a backup interrupted while written, the usual broken file) or
             # something after the array: ijson takes the unread tail from its record
@@ -312,7 +394,12 @@ class _LineSplitter:
         pending = b""
         start = -1  # offset of pending's first byte, known after the first read (a BOM)
         while True:
-            chunk = self._counting.read(READ_SIZE)
+            try:
+                chunk = self._counting.read(READ_SIZE)
+            except _UNREADABLE:  # a damaged .gz: its torn last line is a record or a bad line
+                if pending:
+                    yield start, pending
+                raise
             if not chunk:
                 break
             if start < 0:
