@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,13 @@ MAX_RECORD_BYTES = 64 * 1024 * 1024  # no record end within this: not that layou
 # a damaged .gz raises these while it is read (zlib.error is not an OSError)
 _UNREADABLE = (OSError, EOFError, zlib.error)
 FAST_BACKEND = "yajl2_c"
+# A \uXXXX surrogate escape that is not half of a high+low pair. yajl decodes those
+# wrongly ('?', another character, or bytes that are not UTF-8), so a file holding one
+# is read by ijson's exact pure-Python backend instead.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def backend_warning() -> str | None:
@@ -89,6 +97,7 @@ class _CountingReader:
         self.chunk_start = self.position
         self.chunk = b""
         self._started = position is not None  # taking over mid-file: no BOM to look for
+        self.watch_surrogates = False  # raise _LoneSurrogate before yajl would see one
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson reads 0 bytes to tell a bytes stream from a text one
@@ -99,6 +108,10 @@ class _CountingReader:
             if data.startswith(BOM):
                 data = data[len(BOM):] + (self._raw.read(len(BOM)) if size > 0 else b"")
                 self.position = len(BOM)
+        if self.watch_surrogates:
+            window = self.chunk[-11:] + data  # an escape may straddle two reads
+            if b"\\u" in window and _LONE_SURROGATE.search(window):
+                raise _LoneSurrogate
         self.chunk_start = self.position
         self.chunk = data
         self.position += len(data)
@@ -183,6 +196,10 @@ class _Gunzip:
                 continue
             at += step
         return b"".join(decoded)
+
+
+class _LoneSurrogate(Exception):
+    """The bytes about to go to yajl hold a lone surrogate escape (see _LONE_SURROGATE)."""
 
 
 class _LeaveFastPath(Exception):
@@ -281,10 +298,23 @@ class RecordReader:
                 self._rewind()
         # either way ijson meets the same bytes in the same state as from the start, so a
         # fault is reported with ijson's exact cause and offset
+        assert self._counting is not None
+        self._counting.watch_surrogates = True
+        try:
+            yield from self._ijson_items(ijson)
+        except _LoneSurrogate:  # again from the start, past what was given out, exactly
+            log.info("%s: a lone surrogate escape; reading it with ijson's Python backend",
+                     self.table_file.path.name)
+            self.skip = max(self.skip, self.records_read)
+            self.records_read = 0
+            self._rewind()
+            yield from self._ijson_items(ijson.get_backend("python"))
+
+    def _ijson_items(self, backend) -> Iterator[tuple[int, object]]:
         counting = self._counting
         assert counting is not None
         try:
-            for item in ijson.items(counting, "item", buf_size=READ_SIZE):
+            for item in backend.items(counting, "item", buf_size=READ_SIZE):
                 index = self.records_read
                 self.records_read += 1
                 if index < self.skip:

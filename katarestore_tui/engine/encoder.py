@@ -176,7 +176,9 @@ class RecordEncoder:
             try:
                 convert(values[position])
             except ConversionError as exc:
-                return ConversionError(f"column {column}: {exc}")
+                named = ConversionError(f"column {column}: {exc}")
+                named.column = column  # type: ignore[attr-defined]
+                return named
         return ConversionError("a value could not be converted")
 
 
@@ -213,7 +215,7 @@ def encoded_batches(
             try:
                 layout, line = encoder.encode(record)
             except ConversionError as exc:
-                batch.rejects.append(Rejected(index, record, str(exc)))
+                batch.rejects.append(Rejected(index, record, str(exc), getattr(exc, "column", None)))
                 continue
             if layout.ignored:
                 encoder.ignored_keys.update(layout.ignored)
