@@ -30,6 +30,15 @@ from typing import IO, BinaryIO
 import ijson
 
 from katarestore_tui.backup.catalog import TableFile
+from katarestore_tui.backup.nesting import (
+    KEPT_BYTES,
+    MAX_DEPTH,
+    ArraySplitter,
+    DepthWatch,
+    Span,
+    refusal,
+    too_deep,
+)
 
 log = logging.getLogger(__name__)
 READ_SIZE = 256 * 1024
@@ -37,6 +46,8 @@ BOM = b"\xef\xbb\xbf"
 STRINGIFY_START = b"[\n  {"  # JSON.stringify(rows, null, 2) of a non-empty array of objects
 STRINGIFY_RECORD_END = b"\n  }"  # deeper closing braces are indented further
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # no record end within this: not that layout; use ijson
+# JSON.stringify indents a value nested MAX_DEPTH + 1 deep by at least this
+_TOO_DEEP_INDENT = b"\n" + b" " * (2 * MAX_DEPTH + 2)
 # a damaged .gz raises these while it is read (zlib.error is not an OSError)
 _UNREADABLE = (OSError, EOFError, zlib.error)
 FAST_BACKEND = "yajl2_c"
@@ -98,6 +109,7 @@ class _CountingReader:
         self.chunk = b""
         self._started = position is not None  # taking over mid-file: no BOM to look for
         self.watch_surrogates = False  # raise _LoneSurrogate before yajl would see one
+        self.depth_watch: DepthWatch | None = None  # raise _TooDeep before yajl would see it
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson reads 0 bytes to tell a bytes stream from a text one
@@ -112,6 +124,8 @@ class _CountingReader:
             window = self.chunk[-11:] + data  # an escape may straddle two reads
             if b"\\u" in window and _LONE_SURROGATE.search(window):
                 raise _LoneSurrogate
+        if self.depth_watch is not None and self.depth_watch.maybe_too_deep(data):
+            raise _TooDeep
         self.chunk_start = self.position
         self.chunk = data
         self.position += len(data)
@@ -200,6 +214,10 @@ class _Gunzip:
 
 class _LoneSurrogate(Exception):
     """The bytes about to go to yajl hold a lone surrogate escape (see _LONE_SURROGATE)."""
+
+
+class _TooDeep(Exception):
+    """The bytes about to go to ijson may nest deeper than MAX_DEPTH (see nesting.py)."""
 
 
 class _LeaveFastPath(Exception):
@@ -300,15 +318,74 @@ class RecordReader:
         # fault is reported with ijson's exact cause and offset
         assert self._counting is not None
         self._counting.watch_surrogates = True
+        self._counting.depth_watch = DepthWatch()
         try:
             yield from self._ijson_items(ijson)
+            return
         except _LoneSurrogate:  # again from the start, past what was given out, exactly
             log.info("%s: a lone surrogate escape; reading it with ijson's Python backend",
                      self.table_file.path.name)
-            self.skip = max(self.skip, self.records_read)
-            self.records_read = 0
-            self._rewind()
-            yield from self._ijson_items(ijson.get_backend("python"))
+            self._restart()
+            self._counting.depth_watch = DepthWatch()
+            try:
+                yield from self._ijson_items(ijson.get_backend("python"))
+                return
+            except _TooDeep:
+                pass
+        except _TooDeep:
+            pass
+        log.info("%s: deeply nested data; reading it record by record", self.table_file.path.name)
+        self._restart()
+        yield from self._split_array()
+
+    def _restart(self) -> None:
+        """Read the file again from its start, past the records already given out."""
+        self.skip = max(self.skip, self.records_read)
+        self.records_read = 0
+        self._rewind()
+
+    def _split_array(self) -> Iterator[tuple[int, object]]:
+        """Each record's bytes found exactly, decoded by the standard library; one nested
+        deeper than MAX_DEPTH is a BadRecord holding (the head of) its text. At bytes that
+        are not JSON, ijson takes over from that record's separator to report the fault."""
+        counting = self._counting
+        assert counting is not None
+        splitter = ArraySplitter(lambda: counting.read(READ_SIZE), counting.position)
+        first = True
+        try:
+            for span in splitter:
+                text = span.text.strip()
+                if not text and first and splitter.ended:
+                    return  # []
+                first = False
+                index = self.records_read
+                if span.deep:
+                    raw, cause = refusal(text, len(span.text) < KEPT_BYTES)
+                    self.records_read += 1
+                    if index >= self.skip:
+                        yield index, BadRecord(index, raw, cause)
+                    continue
+                try:
+                    record = _decode(text.decode())
+                except (ValueError, UnicodeDecodeError, RecursionError):
+                    yield from self._ijson_from(span)
+                    return
+                self.records_read += 1
+                if index >= self.skip:
+                    yield index, record
+            if not splitter.ended:
+                raise self._fault("the file ends in the middle of a record (truncated)")
+            if splitter.trailing.strip() or counting.read(READ_SIZE).strip():
+                raise self._fault("trailing data after the JSON array")
+        except _UNREADABLE as exc:
+            raise self._fault(f"unreadable data ({exc})") from None
+
+    def _ijson_from(self, span: Span) -> Iterator[tuple[int, object]]:
+        """ijson from the separator before `span`, read as "[": it reports the fault."""
+        assert self._counting is not None
+        stream = _Prefixed(b"[" + span.text + span.rest, self._counting._raw)
+        self._counting = _CountingReader(stream, position=span.start)  # type: ignore[arg-type]
+        yield from self._ijson_items(ijson)
 
     def _ijson_items(self, backend) -> Iterator[tuple[int, object]]:
         counting = self._counting
@@ -350,6 +427,8 @@ class RecordReader:
                     continue
                 end += len(STRINGIFY_RECORD_END)
                 run, pending = pending[:end], pending[end:]
+                if _TOO_DEEP_INDENT in run:  # a record nested too deeply: ijson's road
+                    raise _LeaveFastPath(run + pending if opening == b"," else b"")
                 # the first run starts with the array's "[", the next ones with a ","
                 if not run.startswith(opening):
                     raise _LeaveFastPath
@@ -397,9 +476,13 @@ class RecordReader:
             self.records_read += 1
             if index < self.skip:
                 continue
+            if too_deep(text):
+                raw, cause = refusal(text[:KEPT_BYTES], len(text) <= KEPT_BYTES)
+                yield index, BadRecord(index, raw, cause)
+                continue
             try:
                 yield index, _decode(text.decode())  # strict UTF-8: a bad byte is a bad line
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 where = "decompressed byte" if self.table_file.compressed else "byte"
                 yield index, BadRecord(index, text.decode("utf-8", "replace"),
                                        f"invalid JSON in the line at {where} {offset:,}: {exc}")
