@@ -72,14 +72,26 @@ def pretty_json(value: object, indent: int = 0) -> str:
     if isinstance(value, dict):
         if not value:
             return "{}"
-        items = [f"{inner}{_plain.encode(str(k))}: {pretty_json(v, indent + 1)}" for k, v in value.items()]
+        items = [f"{inner}{_shown(str(k))}: {pretty_json(v, indent + 1)}" for k, v in value.items()]
         return "{\n" + ",\n".join(items) + f"\n{pad}}}"
     if isinstance(value, list | tuple):
         if not value:
             return "[]"
         items = [f"{inner}{pretty_json(v, indent + 1)}" for v in value]
         return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    if isinstance(value, str):
+        return _shown(value)
     try:
         return _plain.encode(value)
     except TypeError:
-        return _plain.encode(str(value))
+        return _shown(str(value))
+
+
+def _shown(text: str) -> str:
+    """A JSON string a terminal can print: a lone surrogate stays its \\u escape."""
+    encoded = _plain.encode(text)
+    try:
+        encoded.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(text)
+    return encoded

@@ -2,7 +2,8 @@
 
 `.json` files are one JSON array, parsed item by item with ijson's C backend;
 `.jsonl`/`.ndjson` hold one object per line; either may be gzipped. Numbers arrive as
-`int` or exact `Decimal`.
+`int` or exact `Decimal`. A damaged or cut `.gz` gives out every record zlib decoded
+before the damage; fault offsets of a `.gz` are in the decompressed stream.
 
 An array in the layout `JSON.stringify(rows, null, 2)` writes (what the Node apps'
 backup scripts produce) takes a faster road: there every record ends with a line
@@ -17,9 +18,9 @@ start, so faults are reported exactly as ijson reports them.
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,15 @@ from typing import IO, BinaryIO
 import ijson
 
 from katarestore_tui.backup.catalog import TableFile
+from katarestore_tui.backup.nesting import (
+    KEPT_BYTES,
+    MAX_DEPTH,
+    ArraySplitter,
+    DepthWatch,
+    Span,
+    refusal,
+    too_deep,
+)
 
 log = logging.getLogger(__name__)
 READ_SIZE = 256 * 1024
@@ -36,9 +46,18 @@ BOM = b"\xef\xbb\xbf"
 STRINGIFY_START = b"[\n  {"  # JSON.stringify(rows, null, 2) of a non-empty array of objects
 STRINGIFY_RECORD_END = b"\n  }"  # deeper closing braces are indented further
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # no record end within this: not that layout; use ijson
+# JSON.stringify indents a value nested MAX_DEPTH + 1 deep by at least this
+_TOO_DEEP_INDENT = b"\n" + b" " * (2 * MAX_DEPTH + 2)
 # a damaged .gz raises these while it is read (zlib.error is not an OSError)
 _UNREADABLE = (OSError, EOFError, zlib.error)
 FAST_BACKEND = "yajl2_c"
+# A \uXXXX surrogate escape that is not half of a high+low pair. yajl decodes those
+# wrongly ('?', another character, or bytes that are not UTF-8), so a file holding one
+# is read by ijson's exact pure-Python backend instead.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
 
 
 def backend_warning() -> str | None:
@@ -89,6 +108,8 @@ class _CountingReader:
         self.chunk_start = self.position
         self.chunk = b""
         self._started = position is not None  # taking over mid-file: no BOM to look for
+        self.watch_surrogates = False  # raise _LoneSurrogate before yajl would see one
+        self.depth_watch: DepthWatch | None = None  # raise _TooDeep before yajl would see it
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson reads 0 bytes to tell a bytes stream from a text one
@@ -99,10 +120,104 @@ class _CountingReader:
             if data.startswith(BOM):
                 data = data[len(BOM):] + (self._raw.read(len(BOM)) if size > 0 else b"")
                 self.position = len(BOM)
+        if self.watch_surrogates:
+            window = self.chunk[-11:] + data  # an escape may straddle two reads
+            if b"\\u" in window and _LONE_SURROGATE.search(window):
+                raise _LoneSurrogate
+        if self.depth_watch is not None and self.depth_watch.maybe_too_deep(data):
+            raise _TooDeep
         self.chunk_start = self.position
         self.chunk = data
         self.position += len(data)
         return data
+
+
+class _Gunzip:
+    """The decompressed bytes of a .gz file, every byte zlib could decode given out first.
+
+    `gzip.GzipFile.read(n)` drops all it had decoded for that call when the stream turns
+    out damaged or cut (a whole 256 KB chunk of records, or a small file entirely). Here
+    the bytes before the damage are handed out, and only the read after them raises.
+    Members that follow one another are one stream, as for gzip (zero padding between
+    them is skipped). Output per step is bounded by READ_SIZE: memory stays flat.
+    """
+
+    PIECE = 16 * 1024  # compressed bytes fed at a time
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)  # the gzip wrapper, CRC checked
+        self._input = b""  # compressed bytes not yet taken by the decompressor
+        self._out = b""  # decoded bytes not yet handed out
+        self._error: Exception | None = None  # raised once the bytes before it are out
+        self._in_member = False  # a member was started and has not ended
+
+    def read(self, size: int = -1) -> bytes:
+        while not self._out:
+            if self._error is not None:
+                raise self._error
+            if not self._step():
+                return b""
+        data = self._out if size < 0 else self._out[:size]
+        self._out = self._out[len(data):]
+        return data
+
+    def _step(self) -> bool:
+        """Decode some more into `_out`; False at the clean end of the last member."""
+        if not self._input:
+            self._input = self._raw.read(self.PIECE)
+        if not self._in_member:
+            self._input = self._input.lstrip(b"\0")
+            while not self._input:
+                chunk = self._raw.read(self.PIECE)
+                if not chunk:
+                    return False
+                self._input = chunk.lstrip(b"\0")
+            self._in_member = True
+        if not self._input:
+            self._error = EOFError(
+                "Compressed file ended before the end-of-stream marker was reached")
+            return True
+        before = self._z.copy()
+        try:
+            self._out = self._z.decompress(self._input, READ_SIZE)
+            self._input = self._z.unconsumed_tail
+        except zlib.error as exc:
+            self._z = before
+            self._out = self._salvage(self._input)
+            self._error = exc
+            return True
+        if self._z.eof:  # this member is whole (its CRC and length checked): another may follow
+            self._input = self._z.unused_data
+            self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)
+            self._in_member = False
+        return True
+
+    def _salvage(self, data: bytes) -> bytes:
+        """What zlib decodes of `data` before it meets the damage, a byte at a time
+        near it; only ever run once, on a damaged file."""
+        decoded: list[bytes] = []
+        step = 256
+        at = 0
+        while at < len(data):
+            before = self._z.copy()
+            try:
+                decoded.append(self._z.decompress(data[at:at + step]))
+            except zlib.error:
+                if step == 1:
+                    break
+                self._z, step = before, 1
+                continue
+            at += step
+        return b"".join(decoded)
+
+
+class _LoneSurrogate(Exception):
+    """The bytes about to go to yajl hold a lone surrogate escape (see _LONE_SURROGATE)."""
+
+
+class _TooDeep(Exception):
+    """The bytes about to go to ijson may nest deeper than MAX_DEPTH (see nesting.py)."""
 
 
 class _LeaveFastPath(Exception):
@@ -167,7 +282,7 @@ class RecordReader:
         self._disk.seek(0)
         stream: IO[bytes] = self._disk
         if self.table_file.compressed:
-            stream = gzip.GzipFile(fileobj=self._disk, mode="rb")
+            stream = _Gunzip(self._disk)
         self._counting = _CountingReader(stream)
 
     def _fault(self, cause: str, offset: int | None = None) -> BackupFormatError:
@@ -201,10 +316,82 @@ class RecordReader:
                 self._rewind()
         # either way ijson meets the same bytes in the same state as from the start, so a
         # fault is reported with ijson's exact cause and offset
+        assert self._counting is not None
+        self._counting.watch_surrogates = True
+        self._counting.depth_watch = DepthWatch()
+        try:
+            yield from self._ijson_items(ijson)
+            return
+        except _LoneSurrogate:  # again from the start, past what was given out, exactly
+            log.info("%s: a lone surrogate escape; reading it with ijson's Python backend",
+                     self.table_file.path.name)
+            self._restart()
+            self._counting.depth_watch = DepthWatch()
+            try:
+                yield from self._ijson_items(ijson.get_backend("python"))
+                return
+            except _TooDeep:
+                pass
+        except _TooDeep:
+            pass
+        log.info("%s: deeply nested data; reading it record by record", self.table_file.path.name)
+        self._restart()
+        yield from self._split_array()
+
+    def _restart(self) -> None:
+        """Read the file again from its start, past the records already given out."""
+        self.skip = max(self.skip, self.records_read)
+        self.records_read = 0
+        self._rewind()
+
+    def _split_array(self) -> Iterator[tuple[int, object]]:
+        """Each record's bytes found exactly, decoded by the standard library; one nested
+        deeper than MAX_DEPTH is a BadRecord holding (the head of) its text. At bytes that
+        are not JSON, ijson takes over from that record's separator to report the fault."""
+        counting = self._counting
+        assert counting is not None
+        splitter = ArraySplitter(lambda: counting.read(READ_SIZE), counting.position)
+        first = True
+        try:
+            for span in splitter:
+                text = span.text.strip()
+                if not text and first and splitter.ended:
+                    return  # []
+                first = False
+                index = self.records_read
+                if span.deep:
+                    raw, cause = refusal(text, len(span.text) < KEPT_BYTES)
+                    self.records_read += 1
+                    if index >= self.skip:
+                        yield index, BadRecord(index, raw, cause)
+                    continue
+                try:
+                    record = _decode(text.decode())
+                except (ValueError, UnicodeDecodeError, RecursionError):
+                    yield from self._ijson_from(span)
+                    return
+                self.records_read += 1
+                if index >= self.skip:
+                    yield index, record
+            if not splitter.ended:
+                raise self._fault("the file ends in the middle of a record (truncated)")
+            if splitter.trailing.strip() or counting.read(READ_SIZE).strip():
+                raise self._fault("trailing data after the JSON array")
+        except _UNREADABLE as exc:
+            raise self._fault(f"unreadable data ({exc})") from None
+
+    def _ijson_from(self, span: Span) -> Iterator[tuple[int, object]]:
+        """ijson from the separator before `span`, read as "[": it reports the fault."""
+        assert self._counting is not None
+        stream = _Prefixed(b"[" + span.text + span.rest, self._counting._raw)
+        self._counting = _CountingReader(stream, position=span.start)  # type: ignore[arg-type]
+        yield from self._ijson_items(ijson)
+
+    def _ijson_items(self, backend) -> Iterator[tuple[int, object]]:
         counting = self._counting
         assert counting is not None
         try:
-            for item in ijson.items(counting, "item", buf_size=READ_SIZE):
+            for item in backend.items(counting, "item", buf_size=READ_SIZE):
                 index = self.records_read
                 self.records_read += 1
                 if index < self.skip:
@@ -240,6 +427,8 @@ class RecordReader:
                     continue
                 end += len(STRINGIFY_RECORD_END)
                 run, pending = pending[:end], pending[end:]
+                if _TOO_DEEP_INDENT in run:  # a record nested too deeply: ijson's road
+                    raise _LeaveFastPath(run + pending if opening == b"," else b"")
                 # the first run starts with the array's "[", the next ones with a ","
                 if not run.startswith(opening):
                     raise _LeaveFastPath
@@ -250,8 +439,10 @@ class RecordReader:
                     self.records_read += 1
                     if index >= self.skip:
                         yield index, record
-        except (ValueError, RecursionError, *_UNREADABLE):  # JSONDecodeError is a ValueError
+        except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
             raise _LeaveFastPath from None
+        except _UNREADABLE:  # a damaged .gz: ijson reads the records before it, then reports it
+            raise _LeaveFastPath(pending) from None
         if opening == b"[" or pending.strip() != b"]":
             # cut short (a backup interrupted while written, the usual broken file) or
             # something after the array: ijson takes the unread tail from its record
@@ -285,9 +476,13 @@ class RecordReader:
             self.records_read += 1
             if index < self.skip:
                 continue
+            if too_deep(text):
+                raw, cause = refusal(text[:KEPT_BYTES], len(text) <= KEPT_BYTES)
+                yield index, BadRecord(index, raw, cause)
+                continue
             try:
                 yield index, _decode(text.decode())  # strict UTF-8: a bad byte is a bad line
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, UnicodeDecodeError, RecursionError) as exc:
                 where = "decompressed byte" if self.table_file.compressed else "byte"
                 yield index, BadRecord(index, text.decode("utf-8", "replace"),
                                        f"invalid JSON in the line at {where} {offset:,}: {exc}")
@@ -312,7 +507,12 @@ class _LineSplitter:
         pending = b""
         start = -1  # offset of pending's first byte, known after the first read (a BOM)
         while True:
-            chunk = self._counting.read(READ_SIZE)
+            try:
+                chunk = self._counting.read(READ_SIZE)
+            except _UNREADABLE:  # a damaged .gz: its torn last line is a record or a bad line
+                if pending:
+                    yield start, pending
+                raise
             if not chunk:
                 break
             if start < 0:

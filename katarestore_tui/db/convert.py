@@ -30,6 +30,7 @@ from json.encoder import encode_basestring as _json_str  # the C version when av
 
 import orjson
 
+from katarestore_tui.db.offsets import OffsetError, may_have_offset, utc_text
 from katarestore_tui.db.schema import Column
 
 Converter = Callable[[object], str | None]
@@ -386,10 +387,38 @@ _DATE_FORMATS: dict[str, Callable[[datetime], str]] = {
 }
 
 
+# types without a time zone: the server drops a string's offset, so it is applied here
+_SHIFTED = frozenset({"timestamp", "date", "time"})
+
+
+def _shifter(column: Column) -> Callable[[str], str]:
+    """`text -> text` for a column's date/time strings: an offset moved to UTC (see
+    offsets.py) for timestamp, date and time; the string itself otherwise."""
+    base = column.base_type
+    if base not in _SHIFTED:
+        return _check
+    date_part = base != "time"
+
+    def shift(v: str) -> str:
+        _check(v)
+        if not may_have_offset(v, date_part):
+            return v
+        try:
+            moved = utc_text(v, base)
+        except OffsetError as exc:
+            raise ConversionError(f"{column.type_name}: {exc}: {_show(v)}") from None
+        return v if moved is None else moved
+
+    return shift
+
+
 def _datetime(column: Column) -> Converter:
-    """Dates and times: ISO strings as is; epoch numbers (s or ms) and {"$date": ...}."""
+    """Dates and times: ISO strings as is (an offset moved to UTC where the type has no
+    time zone); epoch numbers (s or ms) and {"$date": ...}."""
     fmt = _DATE_FORMATS.get(column.base_type, _format_timestamp)
     expected = "an ISO date/time string or an epoch number"
+    shift = _shifter(column)
+    shifts = column.base_type in _SHIFTED
 
     def from_epoch(v: object, original: object, millis: bool | None = None) -> str:
         if isinstance(v, bool) or not isinstance(v, int | Decimal):
@@ -405,7 +434,7 @@ def _datetime(column: Column) -> Converter:
         if type(v) is str:
             if "\x00" in v or (not v.isascii() and _unencodable(v)):
                 raise _refuse(v)
-            return v
+            return shift(v) if shifts else v
         if v is None:
             return None
         if type(v) is int and -_MAX_EPOCH_MS <= v <= _MAX_EPOCH_MS:
@@ -421,7 +450,7 @@ def _datetime(column: Column) -> Converter:
             if inner is None:
                 return None
             if isinstance(inner, str):
-                return _check(inner)
+                return shift(str(inner))
             if isinstance(inner, dict) and isinstance(inner.get("$numberLong"), str):
                 try:
                     inner = int(inner["$numberLong"])
@@ -429,7 +458,7 @@ def _datetime(column: Column) -> Converter:
                     raise _error(expected, column, v) from None
             return from_epoch(inner, v, millis=True)
         if isinstance(v, str):
-            return _check(str(v))
+            return shift(str(v))
         return from_epoch(v, v)
 
     return convert
@@ -613,11 +642,13 @@ def _scalar_converter(column: Column) -> Converter:
 def passes_strings(column: Column) -> bool:
     """Whether a `str` value converts to itself once it holds no NUL and no lone surrogate.
 
-    True for every scalar type whose converter only checks a string (numbers, dates,
-    text, uuid, bool ...), false for json/jsonb, bytea, enums and arrays. The encoder
+    True for every scalar type whose converter only checks a string (numbers, text,
+    timestamptz, uuid, bool ...), false for json/jsonb, bytea, enums, arrays, and the
+    date/time types without a time zone (a string's offset is moved to UTC). The encoder
     then skips the call for strings and checks the finished line once instead.
     """
-    if column.is_array or column.base_type in ("json", "jsonb", "bytea"):
+    if column.is_array or column.base_type in ("json", "jsonb", "bytea") \
+            or column.base_type in _SHIFTED:
         return False
     return not (column.category == "E" or column.enum_labels)
 

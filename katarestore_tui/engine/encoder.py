@@ -176,7 +176,9 @@ class RecordEncoder:
             try:
                 convert(values[position])
             except ConversionError as exc:
-                return ConversionError(f"column {column}: {exc}")
+                named = ConversionError(f"column {column}: {exc}")
+                named.column = column  # type: ignore[attr-defined]
+                return named
         return ConversionError("a value could not be converted")
 
 
@@ -189,8 +191,10 @@ def encoded_batches(
     batch: EncodedBatch | None = None
     reported: set[str] = set()
 
-    def finish(current: EncodedBatch) -> EncodedBatch:
-        current.records_read = reader.records_read
+    def finish(current: EncodedBatch, records_read: int | None = None) -> EncodedBatch:
+        """Close a batch; `records_read` counts its records and those before it (the
+        checkpoint a resume skips to), never a record already read for the next batch."""
+        current.records_read = reader.records_read if records_read is None else records_read
         current.bytes_read = reader.progress_bytes
         new = sorted(encoder.ignored_keys - reported)
         reported.update(new)
@@ -211,7 +215,7 @@ def encoded_batches(
             try:
                 layout, line = encoder.encode(record)
             except ConversionError as exc:
-                batch.rejects.append(Rejected(index, record, str(exc)))
+                batch.rejects.append(Rejected(index, record, str(exc), getattr(exc, "column", None)))
                 continue
             if layout.ignored:
                 encoder.ignored_keys.update(layout.ignored)
@@ -221,7 +225,7 @@ def encoded_batches(
                 )
                 continue
             if batch.lines and layout.columns != batch.columns:
-                yield finish(batch)
+                yield finish(batch, index)  # this record opens the next batch
                 batch = EncodedBatch((), [], [])
             if not batch.lines:
                 batch.columns = layout.columns

@@ -169,10 +169,12 @@ def test_timestamps_pass_iso_strings() -> None:
         "2024-11-03T10:15:30Z",
         "2024-11-03T10:15:30",
         "2024-11-03 10:15:30",
-        "2024-11-03T10:15:30.123+02:00",
     ):
         assert convert(TSTZ, text) is text
         assert convert(TS, text) is text
+    # timestamptz reads an offset itself; a timestamp column gets the instant in UTC (#9.12)
+    assert convert(TSTZ, "2024-11-03T10:15:30.123+02:00") == "2024-11-03T10:15:30.123+02:00"
+    assert convert(TS, "2024-11-03T10:15:30.123+02:00") == "2024-11-03T08:15:30.123000"
 
 
 def test_epoch_numbers() -> None:

@@ -12,6 +12,7 @@ import gzip
 import json
 import tempfile
 import threading
+import zlib
 from decimal import Decimal
 from pathlib import Path
 
@@ -104,7 +105,9 @@ def test_reader_survives_truncation_and_flipped_bytes(tmp_path_factory, data, ro
     items, error = read_all(path)
     assert error is None or isinstance(error, BackupFormatError), repr(error)
     assert [i for i, _ in items] == list(range(len(items))), "indexes count up from 0"
-    plain_size = len(gzip.decompress(original)) if suffix.endswith(".gz") else len(broken)
+    plain_size = len(broken)
+    if suffix.endswith(".gz"):  # a damaged deflate stream may decode to more than the original
+        plain_size = max(len(gzip.decompress(original)), decoded_size(broken))
     if isinstance(error, BackupFormatError):
         check_fault(error, path, len(items), max(plain_size, len(broken)) + 1)
     for _, record in items:
@@ -114,8 +117,24 @@ def test_reader_survives_truncation_and_flipped_bytes(tmp_path_factory, data, ro
         # a cut array: exactly the records before the cut, nothing invented
         assert [r for _, r in items] == _decimal(rows[: len(items)])
         assert isinstance(error, BackupFormatError)
+    if not flips and cut is not None and suffix == ".json.gz":
+        # a cut .gz: the records before the cut, nothing invented (#9.11)
+        assert [r for _, r in items] == _decimal(rows[: len(items)])
     if not flips and cut is None:
         assert error is None and [r for _, r in items] == _decimal(rows)
+
+
+def decoded_size(compressed: bytes) -> int:
+    """How many bytes zlib decodes of a (damaged) gzip stream before it stops."""
+    z, size = zlib.decompressobj(zlib.MAX_WBITS | 16), 0
+    for at in range(len(compressed)):
+        try:
+            size += len(z.decompress(compressed[at:at + 1]))
+        except zlib.error:
+            break
+        if z.eof:
+            break
+    return size
 
 
 def _decimal(rows: list[dict]) -> list[dict]:
