@@ -184,7 +184,12 @@ def _fk_fixpoint(scenario: Scenario, states, fate, out: Expect) -> None:
             if f[0] not in ("ins", "upd"):
                 continue
             st = states[name]
-            row = st.rows[f[1]]
+            row = st.rows.get(f[1])
+            if row is None:  # an update of a row the fixpoint removed
+                out.ambiguous.append(f"{name}[{index}] updates a row that was an orphan")
+                fate[(name, index)] = ("failed",)
+                moved = True
+                break
             for fk in st.spec.fks:
                 value = row.get(fk.column)
                 if value is None or value in states[fk.ref_table].rows:

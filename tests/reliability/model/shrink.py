@@ -83,7 +83,8 @@ def candidates(s: Scenario) -> Iterator[Scenario]:
                     setattr(f, "not_valid", False) for f in c.table(n).fks if f.column == col])
         for attr in ("unique", "identity", "trigger"):
             if getattr(t, attr):
-                yield _set(s, lambda c, n=t.name, a=attr: setattr(c.table(n), a, None if a != "trigger" else False))
+                plain = False if attr == "trigger" else None
+                yield _set(s, lambda c, n=t.name, a=attr, v=plain: setattr(c.table(n), a, v))
     for name, spec in s.files.items():
         n = len(spec.records)
         size = n // 2
