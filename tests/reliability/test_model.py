@@ -6,7 +6,7 @@ a killed backend, a server crash on a private server), resumes until done and co
 the end state with the oracle. A failure is shrunk and printed as a readable repro.
 
     KATARESTORE_MODEL_SEED=123        first seed (default 0: the same examples every run)
-    KATARESTORE_MODEL_EXAMPLES=40     how many
+    KATARESTORE_MODEL_EXAMPLES=60     how many
     KATARESTORE_MODEL_FAMILIES=all    every family, or a comma list (default: families.FAMILIES)
 """
 
@@ -21,7 +21,7 @@ from tests.reliability.model.runner import run_many
 from tests.reliability.model.scenario import ALL_FAMILIES
 
 SEED = int(os.environ.get("KATARESTORE_MODEL_SEED", "0"))
-EXAMPLES = int(os.environ.get("KATARESTORE_MODEL_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("KATARESTORE_MODEL_EXAMPLES", "60"))
 
 
 def chosen_families() -> set[str]:

@@ -30,7 +30,7 @@ A failure is shrunk (shrink.py: drop the fault, tables, rows, records, features 
 the same way) and printed with its seed, the scenario in words, the broken promises and a
 `replay:` JSON line.
 
-CI runs a bounded version (tests/reliability/test_model.py: 40 seeds from 0, ~2 minutes);
+CI runs a bounded version (tests/reliability/test_model.py: 60 seeds from 0, about 1.5 minutes);
 the long version runs random seeds for as long as asked:
 
     .venv/bin/python scripts/model_fault_test.py --minutes 30 [--families all|enabled|a,b]

@@ -11,26 +11,34 @@ FAMILIES: dict[str, bool] = {
     "bad_values": True,
     "duplicates": True,
     "formats": True,
-    "truncated": True,
+    "truncated": False,
     "kill9": True,
     "backend": True,
     "keyless": True,
     "identity": True,
     "trigger": True,
     "jobs": True,
-    "layouts": True,
-    "crash": True,
-    "preexisting": True,
-    "unique": True,
+    "layouts": False,
+    "crash": False,
+    "preexisting": False,
+    "unique": False,
     "fk": True,
     "self_fk": True,
     "cycle": True,
-    "not_valid": True,
-    "row_mode": True,
+    "not_valid": False,
+    "row_mode": False,
 }
 
 # the defect that keeps a family off (shown as the skip reason of its CI test)
-PENDING: dict[str, str] = {}
+PENDING: dict[str, str] = {
+    "layouts": "#9.1 (a key set that changes inside a file makes a resume after kill -9 skip a record)",
+    "crash": "#9.2 (a server crash with synchronous_commit = off loses acknowledged batches)",
+    "preexisting": "#9.3b (--on-conflict update to a missing parent: the set-based check deletes the row)",
+    "not_valid": "#9.3a (a pre-existing row under a NOT VALID key is deleted into the quarantine)",
+    "unique": "#9.6 (a clash on a secondary unique key is counted as a duplicate, not quarantined)",
+    "truncated": "#9.11 (a cut .json.gz loads none of the records before the fault)",
+    "row_mode": "#9.13 (row-by-row FK checks quarantine children listed before their parents)",
+}
 
 
 def enabled() -> set[str]:

@@ -138,7 +138,7 @@ class _Gen:
                      batch_size=self.rng.randint(1, 7),
                      on_conflict="update" if self.fam("preexisting", 0.4) else "skip",
                      jobs=2 if self.fam("jobs", 0.4) and len(tables) > 1 else 1,
-                     fk_mode="immediate" if self.fam("row_mode", 0.4) else "auto")
+                     fk_mode="immediate" if self.fam("row_mode", 0.5) else "auto")
         s.fault = self.fault(s)
         return s
 
@@ -228,7 +228,7 @@ class _Gen:
                         row[fk.column] = base.get(fk.column) if fk.ref_table != t.name else None
                         if row[fk.column] is not None and row[fk.column] >= 9000:
                             row[fk.column] = None
-                    if t.fks and self.fam("fk", 0.3):  # an update to a parent that is nowhere
+                    if t.fks and self.fam("fk", 0.5):  # an update to a parent that is nowhere
                         row[rng.choice(t.fks).column] = 5000 + rid
             elif kind == "orphan":
                 fk = rng.choice(t.fks)
@@ -258,8 +258,9 @@ class _Gen:
         if fmt.startswith("jsonl") and self.fam("bad_values", 0.3):
             records.insert(rng.randrange(len(records) + 1), {"__badline__": '{"id": 77, "name": '})
         cut = None
-        if fmt in ("json", "json.gz") and self.fam("truncated", 0.2):
+        if fmt != "jsonl" and self.fam("truncated", 0.25):
             cut = round(rng.uniform(0.2, 0.9), 3)
+            fmt = "json.gz" if "formats" in self.families and rng.random() < 0.5 else "json"
         return FileSpec(fmt, records, cut)
 
     def bad(self, row: dict, kind: str):

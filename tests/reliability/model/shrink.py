@@ -46,6 +46,16 @@ def _drop_fk(c: Scenario, table: str, column: str) -> None:
         row.pop(column, None)
 
 
+def _make_valid(c: Scenario, table: str, column: str) -> None:
+    """A NOT VALID key made valid: the pre-existing orphans it allowed lose their parent."""
+    for f in c.table(table).fks:
+        if f.column == column:
+            f.not_valid = False
+    for row in c.preexisting.get(table, []):
+        if (row.get(column) or 0) >= 9000:
+            row[column] = None
+
+
 def _set(s: Scenario, change: Callable[[Scenario], None]) -> Scenario:
     c = copy.deepcopy(s)
     change(c)
@@ -79,8 +89,7 @@ def candidates(s: Scenario) -> Iterator[Scenario]:
         for fk in t.fks:
             yield _set(s, lambda c, n=t.name, col=fk.column: _drop_fk(c, n, col))
             if fk.not_valid:
-                yield _set(s, lambda c, n=t.name, col=fk.column: [
-                    setattr(f, "not_valid", False) for f in c.table(n).fks if f.column == col])
+                yield _set(s, lambda c, n=t.name, col=fk.column: _make_valid(c, n, col))
         for attr in ("unique", "identity", "trigger"):
             if getattr(t, attr):
                 plain = False if attr == "trigger" else None
@@ -105,19 +114,29 @@ def _cut_records(c: Scenario, name: str, a: int, b: int) -> None:
 
 def shrink(s: Scenario, problems: list[str], verdict: Verdict, seconds: float = 120,
            log: Callable[[str], None] = lambda m: None) -> tuple[Scenario, list[str]]:
-    """Greedy: take the first candidate that still fails the same way, start over."""
+    """Greedy: take each candidate that still fails the same way; after a success go on
+    from the same place in the new candidate list (earlier steps seldom work twice), and
+    sweep again from the top while the last sweep shrank anything."""
     want = categories(problems)
     deadline = time.monotonic() + seconds
     improved = True
     while improved and time.monotonic() < deadline:
         improved = False
-        for cand in candidates(s):
-            if time.monotonic() >= deadline:
+        position = 0
+        while time.monotonic() < deadline:
+            pending = list(candidates(s))[position:]
+            if not pending:
                 break
-            got = verdict(cand)
-            if got and categories(got) & want:
-                s, problems, improved = cand, got, True
-                log(f"  smaller: {describe_size(s)}")
+            for offset, cand in enumerate(pending):
+                if time.monotonic() >= deadline:
+                    break
+                got = verdict(cand)
+                if got and categories(got) & want:
+                    s, problems, improved = cand, got, True
+                    position += offset
+                    log(f"  smaller: {describe_size(s)}")
+                    break
+            else:
                 break
     return s, problems
 
