@@ -130,7 +130,7 @@ def _options(s: Scenario, dsn: str, backup: Path, resume: str | None = None):
 
 
 def _in_process(s: Scenario, dsn: str, backup: Path, out: Outcome, resume: str | None = None,
-                during: Callable[[], None] | None = None) -> None:
+                during: Callable[[Callable[[], bool]], None] | None = None) -> None:
     """run_restore in a thread (so `during` can strike), its summary kept in `out`."""
     box: dict = {}
 
@@ -139,13 +139,15 @@ def _in_process(s: Scenario, dsn: str, backup: Path, out: Outcome, resume: str |
 
     worker = threading.Thread(target=work, daemon=True)
     worker.start()
-    if during is not None:
-        during_done = threading.Event()
-        striker = threading.Thread(target=lambda: (during(), during_done.set()), daemon=True)
+    striker = None
+    if during is not None:  # strikes only while the run is alive
+        striker = threading.Thread(target=during, args=(worker.is_alive,), daemon=True)
         striker.start()
     worker.join(timeout=180)
     if worker.is_alive():
         raise AssertionError("hang: run_restore did not finish within 180 s")
+    if striker is not None:
+        striker.join(timeout=90)  # a crash under way ends (the server is up again) first
     result = box["result"]
     out.runs += 1
     out.run_id = result.run_id or out.run_id
@@ -216,16 +218,14 @@ def run_scenario(s: Scenario, dsn: str, backup: Path, crash: Callable[[], None] 
             out.summary = read_run(out.run_id)
     elif kind in ("backend", "crash"):
         dbname = conninfo_to_dict(dsn)["dbname"]
-        running = threading.Event()
-        running.set()
 
         def backend() -> None:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 terminate_backends(conn, dbname)
 
         strike = backend if kind == "backend" else crash
-        _in_process(s, dsn, backup, out, during=lambda: _strike_when(
-            dsn, s.fault.table, s.fault.at, running.is_set, strike, out))
+        _in_process(s, dsn, backup, out, during=lambda alive: _strike_when(
+            dsn, s.fault.table, s.fault.at, alive, strike, out))
     else:
         _in_process(s, dsn, backup, out)
     for _ in range(MAX_RESUMES):  # a run left resumable is resumed, as an operator would
