@@ -15,6 +15,7 @@ import argparse
 import itertools
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -64,6 +65,8 @@ def replay(args: argparse.Namespace) -> int:
 
 def main() -> int:
     args = parse()
+    # a SIGTERM unwinds normally, so the private crash server is stopped by its finalizer
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     os.environ.setdefault("KATARESTORE_DATA_DIR", tempfile.mkdtemp(prefix="kr-model-data-"))
     os.environ.pop("DATABASE_URL", None)
     if args.replay:

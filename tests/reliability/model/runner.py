@@ -27,7 +27,10 @@ def verdict(server_dsn: str, crash_server) -> Callable[[Scenario], list[str] | N
     """Problems of a scenario, or None when it holds or the oracle is ambiguous for it."""
 
     def judge(s: Scenario) -> list[str] | None:
-        problems, exp, _ = check(s, server_dsn, crash_server)
+        try:
+            problems, exp, _ = check(s, server_dsn, crash_server)
+        except Exception as exc:  # the harness itself broke: report it, do not stop the run
+            return [f"harness: {type(exc).__name__}: {exc}"]
         return problems if problems and not exp.ambiguous else None
 
     return judge
