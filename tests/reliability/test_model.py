@@ -17,8 +17,11 @@ import os
 import pytest
 
 from tests.reliability.model.families import FAMILIES, PENDING, enabled
+from tests.reliability.model.harness import check
+from tests.reliability.model.known import KNOWN
 from tests.reliability.model.runner import run_many
 from tests.reliability.model.scenario import ALL_FAMILIES
+from tests.reliability.model.shrink import repro
 
 SEED = int(os.environ.get("KATARESTORE_MODEL_SEED", "0"))
 EXAMPLES = int(os.environ.get("KATARESTORE_MODEL_EXAMPLES", "60"))
@@ -60,3 +63,25 @@ def test_pending_family(family, server_dsn):
         pytest.skip(f"family {family!r} off until {PENDING[family]} is fixed (turn it on in "
                     "tests/reliability/model/families.py)")
     _assert_holds(enabled() | {family}, server_dsn, 10, SEED)
+
+
+@pytest.fixture(scope="module")
+def crash_server():
+    from tests.reliability.model import server
+
+    if server.available() is not None:
+        pytest.skip(f"no private server for the crash case: {server.available()}")
+    with server.private_server() as srv:
+        yield srv
+
+
+@pytest.mark.parametrize("name", sorted(KNOWN))
+def test_known_minimal_case(name, server_dsn, request):
+    """The minimal scenario the model found for each defect; on with its family."""
+    family, scenario = KNOWN[name]
+    if not FAMILIES.get(family) and os.environ.get("KATARESTORE_MODEL_FAMILIES") != "all":
+        pytest.skip(f"family {family!r} off until {PENDING[family]} is fixed")
+    crash = request.getfixturevalue("crash_server") if scenario.fault.kind == "crash" else None
+    problems, exp, out = check(scenario, server_dsn, crash)
+    assert not exp.ambiguous
+    assert not problems, repro(scenario, problems) + f"\nnotes: {out.notes}"
