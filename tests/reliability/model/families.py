@@ -27,6 +27,7 @@ FAMILIES: dict[str, bool] = {
     "cycle": True,
     "not_valid": False,
     "row_mode": False,
+    "orphan_chain": False,
 }
 
 # the defect that keeps a family off (shown as the skip reason of its CI test)
@@ -37,6 +38,8 @@ PENDING: dict[str, str] = {
     "not_valid": "#9.3a (a pre-existing row under a NOT VALID key is deleted into the quarantine)",
     "unique": "#9.6 (a clash on a secondary unique key is counted as a duplicate, not quarantined)",
     "truncated": "#9.11 (a cut .json.gz loads none of the records before the fault)",
+    "orphan_chain": "NEW (set-based check: an orphan in a self-referencing table whose removal orphans"
+                    " another row of that table leaves the second row dangling, its FK violated)",
     "row_mode": "#9.13 (row-by-row FK checks quarantine children listed before their parents)",
 }
 

@@ -51,6 +51,10 @@ KNOWN: dict[str, tuple[str, Scenario]] = {
         913, [TableSpec("t0", fks=[FKSpec("ref_t0", "t0")])], {},
         {"t0": FileSpec("json", [{"id": 1, "name": "a", "refT0": 2}, {"id": 2, "name": "b"}])},
         batch_size=1, fk_mode="immediate")),
+    "new-self-reference-orphan-chain-left-dangling": ("orphan_chain", Scenario(
+        900, [TableSpec("t0", fks=[FKSpec("ref_t0", "t0")])], {},
+        {"t0": FileSpec("json", [{"id": 20, "name": "a", "refT0": 22},
+                                 {"id": 22, "name": "b", "refT0": 16}])})),
     "9.13-row-mode-two-table-cycle": ("row_mode", Scenario(
         913, [TableSpec("t0", fks=[FKSpec("ref_t1", "t1")]), TableSpec("t1", fks=[FKSpec("ref_t0", "t0")])],
         {}, {"t0": FileSpec("json", [{"id": 1, "name": "a", "refT1": 1}]),

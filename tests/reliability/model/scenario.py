@@ -38,6 +38,7 @@ ALL_FAMILIES = (
     "row_mode",  # foreign keys checked row by row (fk_mode immediate)
     "jobs",  # --jobs 2
     "keyless",  # a table without any key
+    "orphan_chain",  # a record referencing an orphan record: it is an orphan too (cascade)
 )
 
 BAD_KINDS = ("wrong_type", "too_long", "check", "not_null", "nul", "out_of_range", "not_object")
@@ -133,6 +134,7 @@ class _Gen:
         plans = {t.name: self.id_plan(t, pre[t.name]) for t in tables}
         for t in tables:
             good[t.name] |= {i for i, kind in plans[t.name] if kind == "good"}
+        self.orphans = {t.name: [i for i, kind in plans[t.name] if kind == "orphan"] for t in tables}
         files = {t.name: self.file(t, plans[t.name], pre[t.name], good) for t in tables}
         s = Scenario(self.seed, tables, pre, files,
                      batch_size=self.rng.randint(1, 7),
@@ -219,6 +221,8 @@ class _Gen:
             for fk in t.fks:
                 targets = sorted(good[fk.ref_table] - ({rid} if fk.ref_table == t.name else set()))
                 row[fk.column] = rng.choice(targets) if targets and rng.random() < 0.7 else None
+                if kind == "good" and self.orphans[fk.ref_table] and self.fam("orphan_chain", 0.3):
+                    row[fk.column] = rng.choice(self.orphans[fk.ref_table])
             if kind == "dup":
                 pool = list(written.values()) + pre
                 if pool:
