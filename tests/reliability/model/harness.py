@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -203,6 +205,37 @@ def _kill9(s: Scenario, dsn: str, backup: Path, out: Outcome, resume: str | None
     out.run_id = runs[0]["run_id"] if runs else None
 
 
+# the run's last moment: the checkpoint is forgotten, the final run log not yet written
+KILL_AT_END = """
+import os, signal, sys
+from pathlib import Path
+from katarestore_tui.engine import restore
+from katarestore_tui.engine.options import RestoreOptions
+real = restore.write_run
+def write_run(run_id, data):
+    if data["status"] != "running":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(run_id, data)
+restore.write_run = write_run
+backup, dsn, batch, conflict, jobs, fk = sys.argv[1:7]
+restore.run_restore(RestoreOptions(backup=backup, dsn=dsn, batch_size=int(batch), on_conflict=conflict,
+                    jobs=int(jobs), fk_mode=fk, parser_process=False), Path(backup).parent)
+"""
+
+
+def _kill_at_end(s: Scenario, dsn: str, backup: Path, out: Outcome) -> None:
+    env = cli_env(KATARESTORE_DATA_DIR=os.environ["KATARESTORE_DATA_DIR"])
+    done = subprocess.run([sys.executable, "-c", KILL_AT_END, str(backup), dsn, str(s.batch_size),
+                           s.on_conflict, str(s.jobs), s.fk_mode], env=env, capture_output=True,
+                          text=True, timeout=120)
+    out.notes.append(f"killed at the end: exit {done.returncode}")
+    out.runs += 1
+    runs = list_runs()
+    out.run_id = runs[0]["run_id"] if runs else None
+    if out.run_id:
+        out.summary = read_run(out.run_id)
+
+
 def run_scenario(s: Scenario, dsn: str, backup: Path, crash: Callable[[], None] | None = None
                  ) -> Outcome:
     out = Outcome()
@@ -216,6 +249,8 @@ def run_scenario(s: Scenario, dsn: str, backup: Path, crash: Callable[[], None] 
             _in_process(s, dsn, backup, out, resume=out.run_id)
         elif out.run_id:
             out.summary = read_run(out.run_id)
+    elif kind == "kill_end":
+        _kill_at_end(s, dsn, backup, out)
     elif kind in ("backend", "crash"):
         dbname = conninfo_to_dict(dsn)["dbname"]
 

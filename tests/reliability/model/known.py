@@ -55,6 +55,10 @@ KNOWN: dict[str, tuple[str, Scenario]] = {
         900, [TableSpec("t0", fks=[FKSpec("ref_t0", "t0")])], {},
         {"t0": FileSpec("json", [{"id": 20, "name": "a", "refT0": 22},
                                  {"id": 22, "name": "b", "refT0": 16}])})),
+    "new-kill-at-the-end-resume-loads-twice": ("kill_at_end", Scenario(
+        901, [TableSpec("t0", pk=False)], {},
+        {"t0": FileSpec("json", [{"id": i, "name": f"n{i}"} for i in range(10)])},
+        fault=Fault("kill_end", "t0", 0))),
     "9.13-row-mode-two-table-cycle": ("row_mode", Scenario(
         913, [TableSpec("t0", fks=[FKSpec("ref_t1", "t1")]), TableSpec("t1", fks=[FKSpec("ref_t0", "t0")])],
         {}, {"t0": FileSpec("json", [{"id": 1, "name": "a", "refT1": 1}]),

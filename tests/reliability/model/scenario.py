@@ -39,6 +39,7 @@ ALL_FAMILIES = (
     "jobs",  # --jobs 2
     "keyless",  # a table without any key
     "orphan_chain",  # a record referencing an orphan record: it is an orphan too (cascade)
+    "kill_at_end",  # kill -9 once the checkpoint is dropped, before the run log says "completed"
 )
 
 BAD_KINDS = ("wrong_type", "too_long", "check", "not_null", "nul", "out_of_range", "not_object")
@@ -76,7 +77,7 @@ class FileSpec:
 
 @dataclass
 class Fault:
-    kind: str = "none"  # none | kill9 | backend | crash
+    kind: str = "none"  # none | kill9 | backend | crash | kill_end
     table: str = ""
     at: int = 0  # strike once this many records of `table` are committed
     times: int = 1  # kill -9: how many times (the resume can be killed too)
@@ -287,6 +288,7 @@ class _Gen:
 
     def fault(self, s: Scenario) -> Fault:
         kinds = [k for k in ("kill9", "backend", "crash") if k in self.families]
+        kinds += ["kill_end"] if "kill_at_end" in self.families else []
         if not kinds or self.rng.random() < 0.25:
             return Fault()
         kind = self.rng.choice(kinds)
