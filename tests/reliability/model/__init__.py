@@ -26,6 +26,9 @@ to the oracle's; every foreign key holds for every row that is not an untouched 
 row; identity sequences are past the loaded ids; a trigger fired once per inserted row or
 (session_replication_role = replica) not at all; `_katarestore_progress` is gone at the end.
 
+The checks (checks.py) compare the target, the quarantine and the last run's summary with
+the oracle. The smallest case found for each defect is kept in known.py.
+
 A failure is shrunk (shrink.py: drop the fault, tables, rows, records, features while it fails
 the same way) and printed with its seed, the scenario in words, the broken promises and a
 `replay:` JSON line.

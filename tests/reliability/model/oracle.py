@@ -171,7 +171,7 @@ def expect(scenario: Scenario, complete: dict[str, int], faults: dict[str, bool]
             else:
                 exp.loaded += 1
                 exp.inserted_ids.append(st.rows[f[1]]["id"])
-        exp.rows = sorted((tuple(r[c] for c in t.columns()) for r in st.rows.values()), key=_order)
+        exp.rows = sorted((tuple(r[c] for c in t.columns()) for r in st.rows.values()), key=row_order)
     return out
 
 
@@ -205,5 +205,5 @@ def _fk_fixpoint(scenario: Scenario, states, fate, out: Expect) -> None:
                 break
 
 
-def _order(row: tuple) -> tuple:
+def row_order(row: tuple) -> tuple:
     return tuple((v is None, str(type(v)), v if v is not None else 0) for v in row)
