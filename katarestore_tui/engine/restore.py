@@ -378,7 +378,9 @@ class _Run:
                 self.resumable = True
                 error = (f"{', '.join(stopped)} stopped (see the table's error); once that is "
                          f"fixed, continue with: katarestore restore --resume {self.run_id}")
-            elif not self.options.single_transaction:
+            elif not self.options.single_transaction and self._final_log_written(status, code):
+                # the log says "finished" before the checkpoint goes: a kill between the two
+                # leaves a stale checkpoint row, never a "running" log whose checkpoint is gone
                 self._reconnecting(self._forget_run, quarantine)
         except Cancelled:
             status, code = "cancelled", EXIT_FATAL
@@ -410,6 +412,13 @@ class _Run:
         self._live_conn()
         committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
         return [name for name in stopped if not (name in committed and committed[name].finished)]
+
+    def _final_log_written(self, status: str, code: int) -> bool:
+        try:
+            self._write_log(status, None, code)
+            return True
+        except OSError:  # a full disk: keep the checkpoint, the log still says "running"
+            return False
 
     def _forget_run(self) -> None:
         checkpoint.forget_run(self.conn, self.options.schema, self.run_id)
