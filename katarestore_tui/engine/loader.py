@@ -36,6 +36,7 @@ from katarestore_tui.engine.events import (
     TableStats,
     Warning,
 )
+from katarestore_tui.engine.locks import ROW_EXCLUSIVE, LockWaiter
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter
 from katarestore_tui.errors import Cancelled, FatalError
 
@@ -95,8 +96,10 @@ class BatchWriter:
         on_conflict: str,
         quarantine: QuarantineWriter,
         fetch: Callable[[int], object],
+        waiter: LockWaiter | None = None,
     ) -> None:
         self.conn = conn
+        self.waiter = waiter  # bounded lock waits, retried; a stop is seen before each try
         self.schema = schema
         self.table = table
         self.file_name = file_name
@@ -118,15 +121,23 @@ class BatchWriter:
         return result
 
     def _attempt(self, columns, lines, result: BatchResult) -> None:
-        with self.conn.transaction():  # a savepoint: a failure undoes only this attempt
-            if self.use_stage:
-                inserted, duplicates = self.staged.write(columns, lines)
-                result.loaded += inserted
-                result.duplicates += duplicates
-            else:
-                with self.conn.cursor() as cur:
-                    copy_lines(cur, self.schema, self.table.name, columns, lines)
-                result.loaded += len(lines)
+        """One try in a savepoint: a failure (or a lock timeout) undoes only this try."""
+        if self.waiter is None:
+            with self.conn.transaction():
+                self._attempt_in(columns, lines, result)
+            return
+        self.waiter.run(self.conn, self.schema, [self.table.name], ROW_EXCLUSIVE,
+                        lambda: self._attempt_in(columns, lines, result))
+
+    def _attempt_in(self, columns, lines, result: BatchResult) -> None:
+        if self.use_stage:
+            inserted, duplicates = self.staged.write(columns, lines)
+            result.loaded += inserted
+            result.duplicates += duplicates
+        else:
+            with self.conn.cursor() as cur:
+                copy_lines(cur, self.schema, self.table.name, columns, lines)
+            result.loaded += len(lines)
 
     def _write(self, columns, lines, indexes, result: BatchResult) -> None:
         start = 0
@@ -236,11 +247,12 @@ class TableLoader:
         self.skip = begun.records_done
         self._fetcher = RecordFetcher(table_file)
         self._throttle = ProgressThrottle()
+        self._waiter = LockWaiter(cancel, sink)
 
     def _writer(self) -> BatchWriter:
         return BatchWriter(
             self.conn, self.schema, self.table, self.table_file.path.name,
-            self.on_conflict, self.quarantine, self._fetcher.get,
+            self.on_conflict, self.quarantine, self._fetcher.get, self._waiter,
         )
 
     def run(self, batches: Iterator[EncodedBatch | SourceEnd]) -> TableStats:
@@ -316,6 +328,7 @@ class TableLoader:
                                         stats.duplicates + result.duplicates,
                                         stats.failed + result.failed,
                                     ))
+                self._waiter.check()  # a stop during the batch: it rolls back, never commits
             return result
         except psycopg.OperationalError as exc:
             if self.reconnect is None or not connection_lost(exc, self.conn):
@@ -356,6 +369,7 @@ class TableLoader:
             try:
                 with self.conn.transaction():
                     checkpoint.save(self.conn, self.schema, self.run_id, self.table.name, done)
+                    self._waiter.check()
                 return
             except psycopg.OperationalError as exc:
                 if attempt == 2 or self.reconnect is None or not connection_lost(exc, self.conn):

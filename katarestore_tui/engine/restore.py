@@ -38,6 +38,15 @@ from katarestore_tui.engine.events import (
 )
 from katarestore_tui.engine.fkcheck import quarantine_orphans
 from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS
+from katarestore_tui.engine.locks import (
+    ACCESS_EXCLUSIVE,
+    LOCK_TIMEOUT_SETTING,
+    ROW_EXCLUSIVE,
+    LockWaiter,
+    StopWatch,
+    bound_lock_waits,
+    cancelled_by_stop,
+)
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
@@ -68,6 +77,8 @@ SESSION_SETTINGS = (
     # a server crash may lose the last batches, but each batch commits together with its
     # checkpoint row, so --resume still knows exactly what is in: no fsync wait per batch
     "SET synchronous_commit = off",
+    # no statement queues behind another session's lock for long (retried, see locks.py)
+    LOCK_TIMEOUT_SETTING,
 )
 
 
@@ -267,6 +278,8 @@ class _Run:
         self._opened: list[psycopg.Connection] = []  # reopened after a drop; closed at the end
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.files = file_marks(plan)
+        self.stopwatch = StopWatch(cancel)  # a stop cancels the statement in flight
+        self.waiter = LockWaiter(cancel, sink)
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -276,16 +289,20 @@ class _Run:
         status, code, error = "failed", EXIT_FATAL, None
         quarantine = QuarantineWriter(self.run_id)
         try:
+            self.stopwatch.watch(self.conn)
+            self.stopwatch.start()
             self._start()
             if self.options.single_transaction:  # batches become savepoints of one transaction
                 with self.conn.transaction():
                     self._load_all(quarantine)
                     self._after_load(quarantine)
+                    self.waiter.check()  # a stop during the load: nothing commits
             else:
                 self._load_all(quarantine)
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
             failed_any = any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
+            self.waiter.check()
             self._reconnecting(
                 lambda: checkpoint.forget_run(self.conn, self.options.schema, self.run_id), quarantine)
         except Cancelled:
@@ -294,12 +311,17 @@ class _Run:
         except FatalError as exc:
             error = str(exc)
         except psycopg.Error as exc:
-            error = redact_text(f"database error: {str(exc).strip()}")
+            if cancelled_by_stop(exc, self.cancel):  # our own cancel of the statement in flight
+                status, code = "cancelled", EXIT_FATAL
+                error = f"cancelled; continue with: katarestore restore --resume {self.run_id}"
+            else:
+                error = redact_text(f"database error: {str(exc).strip()}")
         except SourceCrashed as exc:
             error = redact_text(str(exc))
         except Exception as exc:  # never a traceback for the operator; the run log says what
             error = redact_text(f"unexpected error ({type(exc).__name__}): {exc}")
         finally:
+            self.stopwatch.close()
             quarantine.close()
             for conn in self._opened:
                 conn.close()
@@ -310,7 +332,9 @@ class _Run:
     def _start(self) -> None:
         if warning := backend_warning():
             self.warn(warning)
-        checkpoint.ensure_table(self.conn, self.options.schema)
+        bound_lock_waits(self.conn)
+        self.waiter.run(self.conn, self.options.schema, [checkpoint.TABLE], ACCESS_EXCLUSIVE,
+                        lambda: checkpoint.ensure_table(self.conn, self.options.schema))
         if self.options.resume:
             self._restore_checkpoints()
         for statement in SESSION_SETTINGS:
@@ -356,7 +380,9 @@ class _Run:
             detail = "; ".join(f"{t} is referenced by {', '.join(r)}" for t, r in outsiders.items())
             raise FatalError(f"--clean refused: tables outside the backup reference its tables "
                              f"({detail}). Add them with --tables or empty them yourself.")
-        maintenance.truncate(self.conn, self.options.schema, names)
+        # in a transaction that commits only if no stop came: never emptied after a stop
+        self.waiter.run(self.conn, self.options.schema, names, ACCESS_EXCLUSIVE,
+                        lambda: maintenance.truncate(self.conn, self.options.schema, names))
         self.sink(Phase("clean", f"emptied {len(names)} tables"))
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
@@ -365,6 +391,7 @@ class _Run:
         if self.fk_mode == "replica":
             settings.append("SET session_replication_role = replica")
         session = Session(self.options.dsn, self.cancel, settings)
+        session.live = self.stopwatch.conns  # every connection it opens is stopped with the run
         self.session = session
         jobs = []
         for table_plan in self.plan.tables:
@@ -411,9 +438,16 @@ class _Run:
         Each table's FK check commits with its checkpoint's `fk_moved`, so the quarantine is
         first trimmed to what committed; sequences and the cleanup are idempotent.
         """
+        def trim_to_committed() -> None:  # a try rolled back after a lock wait: redo it
+            for name, state in checkpoint.load(self.conn, self.options.schema,
+                                               self.run_id).items():
+                quarantine.forget(name, _first_fk_entries(state.fk_moved))
+
+        names = [t.table for t in self.plan.tables]
         for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
             try:
-                step()
+                self.waiter.run(self.conn, self.options.schema, names, ROW_EXCLUSIVE, step,
+                                own_transaction=False, before_retry=trim_to_committed)
                 return
             except psycopg.OperationalError as exc:
                 if (self.options.single_transaction or attempt == MAX_BATCH_ATTEMPTS
@@ -422,22 +456,23 @@ class _Run:
                 self.warn("connection lost after the load; reconnecting to finish")
                 self.conn.close()
                 self._live_conn()
-                committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
-                for name, state in committed.items():
-                    quarantine.forget(name, _first_fk_entries(state.fk_moved))
+                trim_to_committed()
 
     def _after_load(self, quarantine: QuarantineWriter) -> None:
         self._live_conn()
         loaded_tables = [t.table for t in self.plan.tables]
         if self.fk_mode == "replica":
+            self.waiter.check()
             self.sink(Phase("foreign keys", "checking every foreign key set-based"))
             moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine,
-                                       None if self.options.single_transaction else self.run_id)
+                                       None if self.options.single_transaction else self.run_id,
+                                       cancel=self.cancel)
             if moved:
                 rows = "row" if moved == 1 else "rows"
                 self.warn(f"{moved:,} {rows} referenced missing parents and were quarantined")
                 for stats in self.stats.values():  # the final counts, for panes and logs
                     self.sink(TableFinished(replace(stats)))
+        self.waiter.check()  # setval is not transactional: none after a stop
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
         for line in maintenance.reset_sequences(self.conn, self.schema, loaded_tables):
             self.sink(Phase("sequences", line))
