@@ -192,3 +192,79 @@ def test_cancel_during_a_long_copy_returns_at_once_and_the_batch_rolls_back(
     assert db.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name ="
                       " 'katarestore' AND datname = current_database()").fetchone()[0] == 0
     assert item(1)["name"] == db.execute("SELECT name FROM items WHERE id = 1").fetchone()[0]
+
+
+def test_cancel_during_a_long_copy_in_one_transaction_commits_nothing(
+        backup: Path, target: str, db: psycopg.Connection):
+    db.execute("TRUNCATE items, events")
+    db.execute(SLOW_CHECK.replace("%s", "1700"))
+    cancel = threading.Event()
+    result: list = []
+    worker = threading.Thread(target=lambda: result.append(run_restore(
+        options(target, backup, batch_size=1_000, single_transaction=True), backup.parent,
+        cancel=cancel)))
+    worker.start()
+    wait_until(lambda: db.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'katarestore'"
+        " AND datname = current_database() AND wait_event = 'PgSleep'").fetchone()[0],
+        what="the COPY inside the slow row")
+    cancel.set()
+    worker.join(timeout=20)
+    assert not worker.is_alive()
+    assert result[0].status == "cancelled", (result[0].status, result[0].error)
+    assert db.execute("SELECT (SELECT count(*) FROM items) + (SELECT count(*) FROM events)"
+                      ).fetchone()[0] == 0
+
+
+def test_a_lock_held_for_a_while_is_waited_out_and_the_load_is_exact(
+        backup: Path, target: str, db: psycopg.Connection):
+    """Retried tries neither lose nor double a record: the end state is the source, exactly."""
+    from tests.reliability.support import assert_events_exact, assert_items_exact
+
+    db.execute("TRUNCATE items, events")
+    holder = psycopg.connect(target)
+    holder.execute("LOCK TABLE events IN ACCESS EXCLUSIVE MODE")
+    held_for = LOCK_TIMEOUT_SECONDS * 1.5  # at least one timeout, then the lock is granted
+    releaser = threading.Timer(held_for, holder.rollback)
+    releaser.start()
+    seen: list = []
+    try:
+        outcome = run_restore(options(target, backup, batch_size=500), backup.parent,
+                              sink=seen.append)
+    finally:
+        releaser.join()
+        holder.close()
+    assert outcome.status == "completed", outcome.error
+    waits = [e for e in seen if type(e).__name__ == "LockWait"]
+    assert waits and not waits[0].done and waits[0].table == "events"
+    assert waits[0].blocker_pid is not None and "LOCK TABLE events" in waits[0].blocker_query
+    assert waits[-1].done and waits[-1].waited_seconds >= LOCK_TIMEOUT_SECONDS
+    assert_items_exact(db, N_BACKUP)
+    assert_events_exact(db, N_BACKUP)
+    assert outcome.tables["events"].loaded + outcome.tables["events"].duplicates == N_BACKUP
+
+
+def test_the_blockers_query_is_shown_without_its_literals(
+        backup: Path, target: str, db: psycopg.Connection):
+    """Another session's query may carry a password in a literal: it is never shown."""
+    reader = psycopg.connect(target)
+    reader.execute("SELECT count(*) FROM items WHERE note <> 'password=hunter2'")
+    seen: list = []
+    cancel = threading.Event()
+
+    def sink(event) -> None:
+        seen.append(event)
+        if type(event).__name__ == "LockWait":
+            cancel.set()
+
+    try:
+        outcome = run_restore(options(target, backup, clean=True), backup.parent, sink, cancel)
+    finally:
+        reader.rollback()
+        reader.close()
+    assert outcome.status == "cancelled", outcome.error
+    (wait,) = [e for e in seen if type(e).__name__ == "LockWait"]
+    assert wait.blocker_pid and "hunter2" not in wait.text()
+    assert "note <> '…'" in wait.text(), wait.text()
+    time.sleep(LOCK_TIMEOUT_SECONDS / 2)
+    assert_untouched(db)
