@@ -107,3 +107,42 @@ def test_a_stop_while_a_batch_waits_on_a_lock_ends_the_run_with_the_lock_still_h
     run(scenario)
     lock.release()
     assert table_counts(target.dsn)[BLOCKED_TABLE] == 0
+
+
+def test_quit_while_the_clean_waits_on_a_lock_leaves_at_once_and_empties_nothing(target: Target):
+    """ctrl+q, "Stop and quit": the app exits (it used to blank the screen and stay)."""
+    with psycopg.connect(target.dsn, autocommit=True) as conn:
+        conn.execute("INSERT INTO users (id, email, name) VALUES (%s, %s, %s)", STALE)
+    before = table_counts(target.dsn)
+    reader = psycopg.connect(target.dsn)
+    reader.execute("SELECT count(*) FROM users")
+    app = target.app()
+    pressed: list[float] = []
+
+    async def scenario():
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_plan(app, pilot, clean=True)
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCleanScreen))
+            await pilot.press(*"public", "enter")
+            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.lock_wait is not None,
+                           timeout=LOCK_TIMEOUT_SECONDS + 10, what="the lock wait")
+            await pilot.press("ctrl+q")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            pressed.append(time.monotonic())
+            await pilot.press("y")
+            await wait_for(pilot, lambda: not app.is_running, timeout=5, what="the exit")
+
+    try:
+        run(scenario)
+        app.stop_runs(wait=True)  # what run_app does once the app has returned
+        took = time.monotonic() - pressed[0]
+    finally:
+        reader.rollback()
+        reader.close()
+    assert app.return_code == 3 and not app.restore_running()
+    assert took < 5, f"took {took:.1f}s from the answer to a stopped run"
+    time.sleep(LOCK_TIMEOUT_SECONDS / 2)
+    assert table_counts(target.dsn) == before
