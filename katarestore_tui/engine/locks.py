@@ -94,7 +94,8 @@ def find_blocker(conn: psycopg.Connection, schema: str, tables: list[str], mode:
     return Blocker(row[0], row[1], short_query(row[2]), row[3])
 
 
-_LITERAL = re.compile(r"'(?:[^']|'')*'|\$(\w*)\$.*?\$\1\$", re.S)
+# a quoted literal (also one cut short by track_activity_query_size), or a dollar-quoted one
+_LITERAL = re.compile(r"'(?:[^'\\]|\\.|'')*(?:'|$)|\$(\w*)\$.*?(?:\$\1\$|$)", re.S)
 
 
 def short_query(query: str) -> str:

@@ -268,3 +268,19 @@ def test_the_blockers_query_is_shown_without_its_literals(
     assert "note <> '…'" in wait.text(), wait.text()
     time.sleep(LOCK_TIMEOUT_SECONDS / 2)
     assert_untouched(db)
+
+
+@pytest.mark.parametrize("query, shown", [
+    ("SELECT count(*) FROM items", "SELECT count(*) FROM items"),
+    ("ALTER ROLE app PASSWORD 'hunter2'", "ALTER ROLE app PASSWORD '…'"),
+    ("SELECT 'it''s', E'a\\'hunter2'", "SELECT '…', E'…'"),
+    ("SELECT $q$hunter2$q$ FROM t", "SELECT '…' FROM t"),
+    ("INSERT INTO t VALUES ('cut short by the server: hunter2", "INSERT INTO t VALUES ('…'"),
+    ("SELECT   a,\n\t b FROM items WHERE x = $1", "SELECT a, b FROM items WHERE x = $1"),
+])
+def test_short_query_masks_literals_and_folds_whitespace(query: str, shown: str):
+    from katarestore_tui.engine.locks import short_query
+
+    assert short_query(query) == shown
+    long = short_query("SELECT " + ", ".join(f"column_{i}" for i in range(40)) + " FROM t")
+    assert len(long) == 60 and long.endswith("…")
