@@ -28,7 +28,9 @@ from katarestore_tui.errors import EXIT_FATAL
 from katarestore_tui.locations import default_backup_root
 from katarestore_tui.redact import redact_dsn, redact_text
 
-STOP_WAIT_SECONDS = 120.0  # a batch in flight finishes or rolls back well within this
+# a stop cancels the statement in flight (engine/locks.py StopWatch): a run ends within a
+# second or two; this bound is for a server that no longer answers even a cancel request
+STOP_WAIT_SECONDS = 30.0
 HANG_UP_GRACE_SECONDS = 3.0  # after a hang-up, how long the app may take to leave by itself
 
 
@@ -122,7 +124,7 @@ class KatarestoreApp(App[int]):
         return any(not done.is_set() for _cancel, done in self.runs)
 
     def stop_runs(self, wait: bool = True) -> None:
-        """Cancel every restore at its next batch boundary; optionally wait until they stop."""
+        """Stop every restore now (the statement in flight is rolled back); optionally wait."""
         for cancel, _done in self.runs:
             cancel.set()
         if wait:
@@ -148,6 +150,8 @@ class KatarestoreApp(App[int]):
             return
         while len(self.screen_stack) > 1:
             self.pop_screen()
+        if isinstance(self.screen, PickerScreen):  # a clean is chosen anew for every restore
+            self.screen.forget_clean()
         self.push_screen(RestoreScreen(options, self.backup_root))
 
     # ------------------------------------------------------------ actions (keys and palette)
@@ -219,7 +223,7 @@ class KatarestoreApp(App[int]):
 
         self.push_screen(ConfirmScreen(
             "Quit while restoring?",
-            "The restore stops at the next batch boundary and stays resumable "
+            "The restore stops now (the batch in flight is rolled back) and stays resumable "
             "(katarestore history, then resume).", yes="Stop and quit", no="Keep going"),
             answered)
 

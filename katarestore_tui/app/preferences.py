@@ -1,4 +1,8 @@
-"""The operator's last choices, kept as JSON in the config folder; never the DSN."""
+"""The operator's last choices, kept as JSON in the config folder; never the DSN.
+
+Never a destructive choice either: "Clean first" empties tables, and a tick remembered
+from yesterday's restore (or another target) would empty today's. It starts unticked.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,6 @@ class Preferences:
     batch_size: int = DEFAULT_BATCH_SIZE
     on_conflict: str = "skip"
     jobs: int = 1
-    clean: bool = False
     tables: list[str] = field(default_factory=list)
     theme: str = THEMES[0]
 

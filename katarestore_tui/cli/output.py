@@ -12,6 +12,7 @@ import humanize
 
 from katarestore_tui.engine import (
     Event,
+    LockWait,
     Phase,
     Plan,
     RunFinished,
@@ -66,6 +67,8 @@ class TextReporter:
             self.say(f"  warning: {event.message}")
         elif isinstance(event, Phase):
             self.say(f"  {event.name}: {event.detail}")
+        elif isinstance(event, LockWait):  # one line per lock_timeout: the wait grows in the log
+            self.say(f"  {event.text()}")
         elif isinstance(event, RunFinished) and event.error:
             self.say(f"run {event.run_id} {event.status}: {event.error}")
 

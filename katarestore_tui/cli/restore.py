@@ -95,10 +95,15 @@ def restore_command(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     cancel = threading.Event()
     restore_handlers = install_cancel_handlers(cancel, reporter.say)
-    try:
+    try:  # a second Ctrl-C while the summary prints still leaves with exit 3
         result = run_restore(options, root, reporter, cancel)
+        return _report(result, args, reporter)
     finally:
         restore_handlers()
+
+
+def _report(result, args: argparse.Namespace, reporter: TextReporter) -> int:
+    """The plan (dry run), the error, or the summary; the exit code of the run."""
     if result.status == "dry-run" and result.plan is not None:
         if args.json:
             print_json(result.plan.to_dict())

@@ -8,8 +8,10 @@ from collections.abc import Callable
 
 
 def install_cancel_handlers(cancel: threading.Event, say) -> Callable[[], None]:
-    """Ctrl-C / SIGTERM / SIGHUP: stop at the next batch boundary; a second Ctrl-C: at once.
+    """Ctrl-C / SIGTERM / SIGHUP: stop now; a second Ctrl-C leaves without the run's summary.
 
+    The engine cancels the statement in flight and rolls its transaction back (nothing
+    commits after a stop), so the first signal already ends the run within a second or two.
     A lost SSH terminal (SIGHUP) is a cancel like any other: the run stays resumable.
     Returns a function that puts the previous handlers back.
     """
@@ -19,7 +21,8 @@ def install_cancel_handlers(cancel: threading.Event, say) -> Callable[[], None]:
             raise KeyboardInterrupt
         cancel.set()
         name = signal.Signals(signum).name
-        say(f"{name}: stopping at the next batch boundary (Ctrl-C again to stop at once)")
+        say(f"{name}: stopping now; the batch in flight is rolled back (Ctrl-C again to leave "
+            "at once)")
 
     if threading.current_thread() is not threading.main_thread():
         return lambda: None

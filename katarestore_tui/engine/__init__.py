@@ -35,6 +35,7 @@ _EXPORTS = {
     "Event": "events",
     "EventSink": "events",
     "Phase": "events",
+    "LockWait": "events",
     "RunStarted": "events",
     "RunFinished": "events",
     "TableStarted": "events",
@@ -90,6 +91,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     )
     from katarestore_tui.engine.events import (
         EventSink as EventSink,
+    )
+    from katarestore_tui.engine.events import (
+        LockWait as LockWait,
     )
     from katarestore_tui.engine.events import (
         Phase as Phase,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
 import psycopg
@@ -41,9 +42,12 @@ class Session:
         self.cancel = cancel
         self.settings = settings or []
         self.reconnect_seconds = RECONNECT_SECONDS
+        # every connection opened, for the run's StopWatch to cancel its statement on a stop
+        self.live: weakref.WeakSet[psycopg.Connection] = weakref.WeakSet()
 
     def open(self) -> psycopg.Connection:
         conn = connect(self.dsn)
+        self.live.add(conn)
         try:
             for statement in self.settings:
                 conn.execute(statement)

@@ -121,6 +121,42 @@ class Phase(Event):
 
 
 @dataclass(frozen=True)
+class LockWait(Event):
+    """A statement waits for a lock another session holds (sent every `lock_timeout`).
+
+    `done` is sent once the lock was granted after a wait. The query is the blocker's,
+    literals masked and cut short: other sessions' passwords are never shown.
+    """
+
+    table: str
+    blocker_pid: int | None
+    blocker_query: str
+    waited_seconds: float
+    done: bool = False
+    blocker_state: str = ""  # e.g. "idle in transaction"
+
+    def text(self, waited: float | None = None) -> str:
+        """"waiting for a lock on users held by pid 42 (query SELECT …) for 0:42"."""
+        seconds = self.waited_seconds if waited is None else waited
+        if self.done:
+            return f"got the lock on {self.table} after {clock(seconds)}"
+        holder = f"held by pid {self.blocker_pid}" if self.blocker_pid else "held by another session"
+        detail = ", ".join(part for part in (self.blocker_state,
+                                             self.blocker_query and f"query {self.blocker_query}")
+                           if part)
+        return (f"waiting for a lock on {self.table} {holder}"
+                + (f" ({detail})" if detail else "") + f" for {clock(seconds)}")
+
+
+def clock(seconds: float) -> str:
+    """0:42, 12:05, 1:02:03: a wait as an operator reads it."""
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dataclass(frozen=True)
 class RunFinished(Event):
     run_id: str
     status: str  # completed | partial | cancelled | failed

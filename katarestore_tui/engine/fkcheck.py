@@ -8,6 +8,8 @@ over that table's file), not a reconstruction, whenever the table has a key.
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
@@ -23,11 +25,12 @@ from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.events import DONE, PARTIAL, TableStats
 from katarestore_tui.engine.plan import Plan, TablePlan, map_keys
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter, read_entries
+from katarestore_tui.errors import Cancelled
 
 
 def quarantine_orphans(
     conn: psycopg.Connection, plan: Plan, stats: dict[str, TableStats], quarantine: QuarantineWriter,
-    run_id: str, commit_counts: bool = True,
+    run_id: str, commit_counts: bool = True, *, cancel: threading.Event | None = None,
 ) -> int:
     """Returns how many rows were moved to quarantine.
 
@@ -54,6 +57,8 @@ def quarantine_orphans(
                     if commit_counts:
                         checkpoint.record_orphans(conn, plan.schema.name, run_id, table.name,
                                                   len(orphans), undone)
+                if cancel is not None and cancel.is_set():  # nothing commits after a stop
+                    raise Cancelled
             if orphans:
                 table_stats = stats[table.name]
                 table_stats.loaded -= len(orphans) - undone

@@ -37,6 +37,7 @@ from katarestore_tui.engine.events import (
     TableStats,
     Warning,
 )
+from katarestore_tui.engine.locks import ROW_EXCLUSIVE, LockWaiter
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter
 from katarestore_tui.errors import Cancelled, FatalError
 from katarestore_tui.redact import redact_text
@@ -128,10 +129,12 @@ class BatchWriter:
         quarantine: QuarantineWriter,
         fetch: Callable[[int], object],
         run_id: str | None = None,
+        waiter: LockWaiter | None = None,
     ) -> None:
         """`run_id`: mark each write as this run's (the set-based FK check needs it)."""
         self.conn = conn
         self.run_id = run_id
+        self.waiter = waiter  # bounded lock waits, retried; a stop is seen before each try
         self.schema = schema
         self.table = table
         self.file_name = file_name
@@ -154,20 +157,28 @@ class BatchWriter:
         return result
 
     def _attempt(self, columns, lines, result: BatchResult) -> None:
-        with self.conn.transaction():  # a savepoint: a failure undoes only this attempt
-            if self.use_stage:
-                inserted, duplicates = self.staged.write(columns, lines)
-            else:
-                with self.conn.cursor() as cur:
-                    copy_lines(cur, self.schema, self.table.name, columns, lines)
-                    # COPY's tag counts the rows the table received, not the lines sent
-                    inserted, duplicates = cur.rowcount, 0
-            if inserted + duplicates < len(lines):  # undone with the savepoint, then found
-                raise TriggerDropped
-            result.loaded += inserted
-            result.duplicates += duplicates
-            if self.run_id is not None:  # same savepoint: the marker's xmin is the rows' xmin
-                written.mark_written(self.conn, self.schema, self.run_id, self.table.name)
+        """One try in a savepoint: a failure (or a lock timeout) undoes only this try."""
+        if self.waiter is None:
+            with self.conn.transaction():
+                self._attempt_in(columns, lines, result)
+            return
+        self.waiter.run(self.conn, self.schema, [self.table.name], ROW_EXCLUSIVE,
+                        lambda: self._attempt_in(columns, lines, result))
+
+    def _attempt_in(self, columns, lines, result: BatchResult) -> None:
+        if self.use_stage:
+            inserted, duplicates = self.staged.write(columns, lines)
+        else:
+            with self.conn.cursor() as cur:
+                copy_lines(cur, self.schema, self.table.name, columns, lines)
+                # COPY's tag counts the rows the table received, not the lines sent
+                inserted, duplicates = cur.rowcount, 0
+        if inserted + duplicates < len(lines):  # undone with the savepoint, then found
+            raise TriggerDropped
+        result.loaded += inserted
+        result.duplicates += duplicates
+        if self.run_id is not None:  # same savepoint: the marker's xmin is the rows' xmin
+            written.mark_written(self.conn, self.schema, self.run_id, self.table.name)
 
     def _write(self, columns, lines, indexes, result: BatchResult) -> None:
         start = 0
@@ -310,12 +321,13 @@ class TableLoader:
         self._fetcher = RecordFetcher(table_file)
         self.stopped = False  # by a table error (_stop_table): resumable once fixed
         self._throttle = ProgressThrottle()
+        self._waiter = LockWaiter(cancel, sink)
 
     def _writer(self) -> BatchWriter:
         return BatchWriter(
             self.conn, self.schema, self.table, self.table_file.path.name,
             self.on_conflict, self.quarantine, self._fetcher.get,
-            None if self.immediate_constraints else self.run_id,
+            run_id=None if self.immediate_constraints else self.run_id, waiter=self._waiter,
         )
 
     def run(self, batches: Iterator[EncodedBatch | SourceEnd],
@@ -442,6 +454,7 @@ class TableLoader:
                                     ))
                 # the batch's quarantined records are on disk before it counts them as failed
                 self.quarantine.sync(self.table.name)
+                self._waiter.check()  # a stop during the batch: it rolls back, never commits
             self._row_durable = self._row_durable or self.per_batch_commit
             return result
         except psycopg.OperationalError as exc:
@@ -509,6 +522,7 @@ class TableLoader:
                 with self.conn.transaction():
                     self.conn.execute("SET LOCAL synchronous_commit = on")
                     checkpoint.save(self.conn, self.schema, self.run_id, self.table.name, done)
+                    self._waiter.check()
                 return
             except psycopg.OperationalError as exc:
                 if self.reconnect is None or not connection_lost(exc, self.conn):

@@ -39,6 +39,15 @@ from katarestore_tui.engine.events import (
 from katarestore_tui.engine.fkcheck import quarantine_orphans
 from katarestore_tui.engine.fkretry import retry_missing_parents
 from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS
+from katarestore_tui.engine.locks import (
+    ACCESS_EXCLUSIVE,
+    LOCK_TIMEOUT_SETTING,
+    ROW_EXCLUSIVE,
+    LockWaiter,
+    StopWatch,
+    bound_lock_waits,
+    cancelled_by_stop,
+)
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
@@ -73,6 +82,8 @@ SESSION_SETTINGS = (
     # pg_restore sets them for its sessions)
     "SET statement_timeout = 0",
     "SET idle_in_transaction_session_timeout = 0",
+    # no statement queues behind another session's lock for long (retried, see locks.py)
+    LOCK_TIMEOUT_SETTING,
 )
 
 
@@ -349,6 +360,8 @@ class _Run:
         self.sequence_problems: list[str] = []  # a sequence that cannot take a loaded value
         # "pending" until the TRUNCATE has committed; a resume of a pending clean cleans first
         self.clean_state: str | None = "pending" if options.clean and not options.resume else None
+        self.stopwatch = StopWatch(cancel)  # a stop cancels the statement in flight
+        self.waiter = LockWaiter(cancel, sink)
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -358,6 +371,8 @@ class _Run:
         status, code, error = "failed", EXIT_FATAL, None
         quarantine = QuarantineWriter(self.run_id)
         try:
+            self.stopwatch.watch(self.conn)
+            self.stopwatch.start()
             self._start()
             if self.options.single_transaction:  # batches become savepoints of one transaction
                 with self.conn.transaction():
@@ -368,12 +383,14 @@ class _Run:
                     self._load_all(quarantine)
                     self._after_load(quarantine)
                     self._forget_written()
+                    self.waiter.check()  # a stop during the load: nothing commits
             else:
                 self._load_all(quarantine)
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
             failed_any = (any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
                           or bool(self.sequence_problems))
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
+            self.waiter.check()  # a stop before the end: the checkpoint stays
             if stopped := self._stopped_tables():  # their checkpoints stay for the resume
                 self.resumable = True
                 error = (f"{', '.join(stopped)} stopped (see the table's error); once that is "
@@ -388,12 +405,17 @@ class _Run:
         except FatalError as exc:
             error = str(exc)
         except psycopg.Error as exc:
-            error = redact_text(f"database error: {str(exc).strip()}")
+            if cancelled_by_stop(exc, self.cancel):  # our own cancel of the statement in flight
+                status, code = "cancelled", EXIT_FATAL
+                error = f"cancelled; continue with: katarestore restore --resume {self.run_id}"
+            else:
+                error = redact_text(f"database error: {str(exc).strip()}")
         except SourceCrashed as exc:
             error = redact_text(str(exc))
         except Exception as exc:  # never a traceback for the operator; the run log says what
             error = redact_text(f"unexpected error ({type(exc).__name__}): {exc}")
         finally:
+            self.stopwatch.close()
             quarantine.close()
             for conn in self._opened:
                 conn.close()
@@ -432,6 +454,7 @@ class _Run:
     def _start(self) -> None:
         if warning := backend_warning():
             self.warn(warning)
+        bound_lock_waits(self.conn)
         for statement in SESSION_SETTINGS:
             self.conn.execute(statement)
         if self.options.resume:
@@ -502,11 +525,14 @@ class _Run:
             raise FatalError(refusal)
         if self.options.resume:
             self.sink(Phase("clean", "the run's --clean never committed: emptying its tables"))
-        with self.conn.transaction():
+        def empty() -> None:
             # on disk before the run log says "done": a crash must not bring the rows back
             # under a log that tells the resume not to clean
             self.conn.execute("SET LOCAL synchronous_commit = on")
             maintenance.truncate(self.conn, self.options.schema, names)
+
+        # in a transaction that commits only if no stop came: never emptied after a stop
+        self.waiter.run(self.conn, self.options.schema, names, ACCESS_EXCLUSIVE, empty)
         self.sink(Phase("clean", f"emptied {len(names)} tables"))
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
@@ -515,6 +541,7 @@ class _Run:
         if self.fk_mode == "replica":
             settings.append("SET session_replication_role = replica")
         session = Session(self.options.dsn, self.cancel, settings)
+        session.live = self.stopwatch.conns  # every connection it opens is stopped with the run
         self.session = session
         jobs = []
         for table_plan in self.plan.tables:
@@ -561,9 +588,16 @@ class _Run:
         Each table's FK check commits with its checkpoint's `fk_moved`, so the quarantine is
         first trimmed to what committed; sequences and the cleanup are idempotent.
         """
+        def trim_to_committed() -> None:  # a try rolled back after a lock wait: redo it
+            for name, state in checkpoint.load(self.conn, self.options.schema,
+                                               self.run_id).items():
+                quarantine.forget(name, _first_fk_entries(state.fk_moved))
+
+        names = [t.table for t in self.plan.tables]
         for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
             try:
-                step()
+                self.waiter.run(self.conn, self.options.schema, names, ROW_EXCLUSIVE, step,
+                                own_transaction=False, before_retry=trim_to_committed)
                 return
             except psycopg.OperationalError as exc:
                 if (self.options.single_transaction or attempt == MAX_BATCH_ATTEMPTS
@@ -572,9 +606,7 @@ class _Run:
                 self.warn("connection lost after the load; reconnecting to finish")
                 self.conn.close()
                 self._live_conn()
-                committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
-                for name, state in committed.items():
-                    quarantine.forget(name, _first_fk_entries(state.fk_moved))
+                trim_to_committed()
 
     def _after_load(self, quarantine: QuarantineWriter) -> None:
         self._live_conn()
@@ -583,9 +615,11 @@ class _Run:
         self.conn.execute("SET synchronous_commit = on")
         loaded_tables = [t.table for t in self.plan.tables]
         if self.fk_mode == "replica":
+            self.waiter.check()
             self.sink(Phase("foreign keys", "checking every foreign key set-based"))
             moved = quarantine_orphans(self.conn, self.plan, self.stats, quarantine, self.run_id,
-                                       commit_counts=not self.options.single_transaction)
+                                       commit_counts=not self.options.single_transaction,
+                                       cancel=self.cancel)
             if moved:
                 rows = "row" if moved == 1 else "rows"
                 self.warn(f"{moved:,} {rows} referenced missing parents and were quarantined")
@@ -593,6 +627,7 @@ class _Run:
                     self.sink(TableFinished(replace(stats)))
         elif self.fk_mode == "immediate":
             self._retry_missing_parents(quarantine)
+        self.waiter.check()  # setval is not transactional: none after a stop
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
         moved, problems = maintenance.reset_sequences(self.conn, self.schema, loaded_tables)
         for line in moved:

@@ -134,6 +134,10 @@ class PickerScreen(KataScreen):
     def submitted(self) -> None:
         self.action_plan()
 
+    def forget_clean(self) -> None:
+        """A restore started: "Clean first" is a choice for that one only."""
+        self.query_one(OptionsForm).forget_clean()
+
     def action_plan(self) -> None:
         form = self.query_one(OptionsForm)
         problems = form.problems()
@@ -153,7 +157,7 @@ class PickerScreen(KataScreen):
         chosen = form.chosen()
         assert chosen is not None
         self.app.remember(Preferences(chosen.batch_size, chosen.on_conflict, chosen.jobs,
-                                      chosen.clean, chosen.tables, self.app.theme))
+                                      chosen.tables, self.app.theme))  # never clean: see there
         options = RestoreOptions(backup=str(backup.path), dsn=self.app.dsn, schema=self.app.schema,
                                  batch_size=chosen.batch_size, jobs=chosen.jobs,
                                  on_conflict=chosen.on_conflict, clean=chosen.clean,

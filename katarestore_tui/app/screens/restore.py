@@ -28,6 +28,7 @@ from katarestore_tui.engine import (
     LOADING,
     PARTIAL,
     Event,
+    LockWait,
     Phase,
     RestoreOptions,
     RunFinished,
@@ -70,6 +71,7 @@ class RestoreScreen(KataScreen):
         self.pending: dict[str, TableStats] = {}
         self.phase = ""
         self.warnings: list[str] = []
+        self.lock_wait: LockWait | None = None  # the wait shown, with a live timer
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -114,8 +116,12 @@ class RestoreScreen(KataScreen):
     @on(EngineEvent)
     def engine_event(self, message: EngineEvent) -> None:
         event = message.event
-        if isinstance(event, TableProgress):
+        if isinstance(event, LockWait):
+            self.lock_waited(event)
+        elif isinstance(event, TableProgress):
             self.pending[event.stats.table] = event.stats  # drawn by the next refresh tick
+            if self.lock_wait is not None and self.lock_wait.table == event.stats.table:
+                self.lock_wait = None  # a batch committed: that wait is over
         elif isinstance(event, RunStarted):
             self.run_started(event)
         elif isinstance(event, TableStarted):
@@ -139,6 +145,23 @@ class RestoreScreen(KataScreen):
             self.log_line(f"{event.name}: {event.detail}" if event.detail else event.name, at=event.at)
         elif isinstance(event, RunFinished):
             self.run_finished(event)
+
+    def lock_waited(self, event: LockWait) -> None:
+        """A statement waits on another session's lock: say who holds it, with a live timer."""
+        if event.done:
+            self.lock_wait = None
+            self.log_line(event.text(), at=event.at)
+        else:
+            if self.lock_wait is None:  # the start of a wait: once in the log, then the timer
+                self.log_line(event.text(), at=event.at, style="warning")
+            self.lock_wait = event
+        self.refresh_progress()
+
+    def lock_text(self) -> str:
+        wait = self.lock_wait
+        if wait is None:
+            return ""
+        return wait.text(wait.waited_seconds + max(0.0, self.clock() - wait.at))
 
     def run_started(self, event: RunStarted) -> None:
         self.run_id, self.started_at, self.bytes_total = event.run_id, event.at, event.bytes_total
@@ -166,6 +189,7 @@ class RestoreScreen(KataScreen):
     def run_finished(self, event: RunFinished) -> None:
         self.finished = event
         self.running = False
+        self.lock_wait = None
         self.pending.clear()
         self.stats.update(event.tables)
         for name, stats in event.tables.items():
@@ -200,9 +224,14 @@ class RestoreScreen(KataScreen):
             if pane is not None:
                 pane.show(stats)
         self.pending.clear()
-        if self.running and self.started_at is not None:
+        if not self.running:
+            return
+        if self.started_at is not None:
             self.query_one(OverallProgress).show(self.stats, self.bytes_total,
-                                                 self.clock() - self.started_at, self.phase)
+                                                 self.clock() - self.started_at,
+                                                 self.lock_text() or self.phase)
+        elif self.lock_wait is not None:  # before the run starts: the clean waits on a lock
+            self.query_one(OverallProgress).say(self.lock_text())
 
     def log_line(self, text: str, at: float | None = None, style: str | None = None) -> None:
         since = (at - self.started_at) if at is not None and self.started_at is not None else 0.0
@@ -234,9 +263,12 @@ class RestoreScreen(KataScreen):
 
     def cancel_confirmed(self, yes: bool | None) -> None:
         if yes and self.running:
-            self.cancel_event.set()
-            self.phase = "cancelling at the next batch boundary…"
+            self.cancel_event.set()  # the engine cancels the statement in flight at once
+            self.lock_wait = None
+            self.phase = "stopping: the batch in flight is rolled back…"
             self.log_line(self.phase, at=self.clock(), style="warning")
+            if self.started_at is None:
+                self.query_one(OverallProgress).say(self.phase)
 
     def action_back(self) -> None:
         if self.running:

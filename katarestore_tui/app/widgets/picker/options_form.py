@@ -82,7 +82,8 @@ class OptionsForm(Vertical):
             yield Label("Tables", classes="form-label")
             yield Input(", ".join(prefs.tables), id="tables", compact=True,
                         placeholder="all (or: users, courses)")
-        yield PlainCheckbox("Clean first: empty the tables", prefs.clean, id="clean", compact=True)
+        # destructive: unticked every time, never from the preferences
+        yield PlainCheckbox("Clean first: empty the tables", False, id="clean", compact=True)
 
     @on(Input.Changed, "#batch-size, #jobs")
     def number_changed(self, event: Input.Changed) -> None:
@@ -115,6 +116,10 @@ class OptionsForm(Vertical):
             if result is not None and not result.is_valid:
                 found.append((field, result.failure_descriptions[0]))
         return found
+
+    def forget_clean(self) -> None:
+        """After a restore starts: the next one does not clean unless ticked again."""
+        self.query_one("#clean", Checkbox).value = False
 
     def chosen(self) -> ChosenOptions | None:
         if self.problems():
