@@ -24,7 +24,7 @@ KEYS = (
         ("? F1", "this help"),
         ("ctrl+p", "command palette: every action by name"),
         ("ctrl+t", "dark / light theme"),
-        ("ctrl+q", "quit (a running restore stops at a batch boundary, resumable)"),
+        ("ctrl+q", "quit (a running restore stops now, resumable)"),
     )),
     ("Backups", (
         ("↑ ↓", "choose a backup; its table files show below"),
@@ -37,7 +37,7 @@ KEYS = (
         ("esc", "back to the backups"),
     )),
     ("Restore", (
-        ("c esc", "cancel at the next batch boundary (asks first; the run stays resumable)"),
+        ("c esc", "stop now: the batch in flight rolls back (asks first; resumable)"),
         ("f", "failed records of this run"),
         ("l", "switch between the log and the summary"),
     )),

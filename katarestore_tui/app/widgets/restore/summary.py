@@ -19,7 +19,7 @@ STATUS_STYLE = {
 STATUS_TEXT = {
     "completed": "Completed: every record loaded or counted as a duplicate",
     "partial": "Finished with failures: some records are in quarantine",
-    "cancelled": "Cancelled: stopped at a batch boundary, the run is resumable",
+    "cancelled": "Cancelled: the batch in flight was rolled back, the run is resumable",
     "failed": "Failed",
 }
 MAX_WARNINGS = 8
