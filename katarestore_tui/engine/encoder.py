@@ -103,7 +103,9 @@ def _compile(picks: list[tuple[int, str, Callable]], string_columns: set[str]) -
             terms.append(f"(x{i} if type(x{i} := v[{position}]) is str else c{i}(x{i}))")
         else:
             terms.append(f"c{i}(v[{position}])")
-    source = f"def convert(v):\n    return ({', '.join(terms)},)\n"
+    # a record none of whose keys is a column has no terms: `return ()` (it is refused later)
+    body = f"({', '.join(terms)},)" if terms else "()"
+    source = f"def convert(v):\n    return {body}\n"
     namespace: dict = dict(names)
     exec(source, namespace)  # the source holds only generated names and integers
     return namespace["convert"]
