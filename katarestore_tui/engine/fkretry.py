@@ -117,10 +117,13 @@ def _insert_all(conn: psycopg.Connection, schema: str, tables: dict[str, Table],
     for name, table in tables.items():
         cols = sql.SQL(", ").join(map(sql.Identifier, columns[name]))
         overriding = any(table.columns[c].identity == "a" for c in columns[name])
-        parts.append(sql.SQL("INSERT INTO {} ({}) {}SELECT {} FROM {}").format(
+        # in file order, and a row clashing on a unique key (with the table or an earlier
+        # staged row) is skipped, not the end of the whole retry: it stays quarantined
+        parts.append(sql.SQL("INSERT INTO {} ({}) {}SELECT {} FROM {} ORDER BY {}"
+                             " ON CONFLICT DO NOTHING").format(
             sql.Identifier(schema, name), cols,
             sql.SQL("OVERRIDING SYSTEM VALUE " if overriding else ""), cols,
-            sql.Identifier(_stage_name(name))))
+            sql.Identifier(_stage_name(name)), sql.Identifier(POSITION)))
     *first, last = parts
     ctes = sql.SQL(", ").join(
         sql.SQL("{} AS ({})").format(sql.Identifier(f"w{i}"), part) for i, part in enumerate(first))
@@ -184,7 +187,7 @@ def retry_missing_parents(
                  f"({(exc.diag.message_primary or str(exc)).strip()}); they stay quarantined")
             return 0
         for name, table in tables.items():
-            if table.has_user_triggers:
+            if table.conflict_key:  # a trigger, or a unique clash, may have kept a row out
                 loaded[name] &= _received(conn, plan.schema.name, table)
         if commit_counts:
             for name, positions in loaded.items():
