@@ -219,11 +219,16 @@ class RestoreScreen(KataScreen):
 
     def refresh_progress(self) -> None:
         for name, stats in self.pending.items():
+            started = stats.state == LOADING and self.stats.get(name, stats).state != LOADING
             self.stats[name] = stats
             pane = self.panes.get(name)
             if pane is not None:
                 pane.show(stats)
+                if started:
+                    pane.scroll_visible(animate=False)  # a dozen tables: keep the one loading in view
         self.pending.clear()
+        panes = self.query_one("#panes", VerticalScroll)
+        panes.border_subtitle = "PgUp/PgDn: more tables" if panes.max_scroll_y else ""
         if not self.running:
             return
         if self.started_at is not None:

@@ -23,6 +23,9 @@ STATE_MARKS = {
     WAITING: "·", LOADING: "▶", DONE: "✓", PARTIAL: "!", FAILED: "✗", SKIPPED: "–", CANCELLED: "■",
 }
 STATES = (WAITING, LOADING, DONE, PARTIAL, FAILED, SKIPPED, CANCELLED)
+# one line for a table with nothing to watch: waiting, or finished without a failure; a dozen
+# tables then fit 80x24 with the one loading in view
+COMPACT_STATES = (WAITING, DONE, SKIPPED)
 
 
 def counts_line(stats: TableStats) -> str:
@@ -30,6 +33,17 @@ def counts_line(stats: TableStats) -> str:
     parts.append(f"{fmt.count(stats.duplicates)} dup")
     failed = f"{fmt.count(stats.failed)} failed"
     parts.append(f"[b $text-error]{failed}[/]" if stats.failed else failed)
+    parts.append(fmt.rate(stats.records, stats.seconds))
+    return " · ".join(parts)
+
+
+def brief_line(stats: TableStats) -> str:
+    """The counts of a finished table, on its one line (where the bar was)."""
+    if stats.state == SKIPPED:
+        return "skipped"
+    parts = [f"{fmt.count(stats.loaded)} loaded"]
+    if stats.duplicates:
+        parts.append(f"{fmt.count(stats.duplicates)} dup")
     parts.append(fmt.rate(stats.records, stats.seconds))
     return " · ".join(parts)
 
@@ -44,7 +58,7 @@ def time_text(stats: TableStats) -> str:
 
 
 class TablePane(Vertical):
-    """Two lines per table, so a dozen tables fit an 80x24 terminal."""
+    """Two lines for a table loading or with failures, one for the others (COMPACT_STATES)."""
 
     def __init__(self, table: str, bytes_total: int = 0, **kwargs) -> None:
         super().__init__(classes="table-pane", **kwargs)
@@ -56,6 +70,7 @@ class TablePane(Vertical):
         with Horizontal(classes="pane-top"):
             yield Label(classes="pane-name")
             yield ProgressBar(total=max(self.stats.bytes_total, 1), show_eta=False, classes="pane-bar")
+            yield Label(classes="pane-brief")
             yield Label(classes="pane-time")
         yield Label(classes="pane-counts")
 
@@ -69,6 +84,7 @@ class TablePane(Vertical):
             return
         for state in STATES:
             self.set_class(stats.state == state, f"-{state}")
+        self.set_class(stats.state in COMPACT_STATES and not stats.error, "-compact")
         mark = STATE_MARKS.get(stats.state, "?")
         self.query_one(".pane-name", Label).update(f"{mark} {escape(stats.table)} {stats.state}")
         bar = self.query_one(ProgressBar)
@@ -76,6 +92,7 @@ class TablePane(Vertical):
         done = total if stats.state in (DONE, PARTIAL, SKIPPED) else stats.bytes_read
         bar.update(total=total, progress=min(done, total))
         self.query_one(".pane-time", Label).update(time_text(stats))
+        self.query_one(".pane-brief", Label).update(brief_line(stats))
         counts = counts_line(stats)
         if stats.error:
             counts += f"\n[$text-error]{escape(stats.error)}[/]"

@@ -1,0 +1,87 @@
+"""A backup of a dozen tables at 80x24: the table loading stays in view and the log keeps its rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.containers import VerticalScroll
+from textual.widgets import RichLog
+
+from katarestore_tui.app.app import KatarestoreApp
+from katarestore_tui.app.messages import EngineEvent
+from katarestore_tui.app.screens.restore import RestoreScreen
+from katarestore_tui.app.widgets.restore.table_pane import TablePane
+from katarestore_tui.engine import (
+    RestoreOptions,
+    RunStarted,
+    TableFinished,
+    TableProgress,
+    TableStarted,
+)
+from tests.app import sample
+from tests.app.conftest import run
+
+TABLES = [f"table_{i:02d}" for i in range(1, 13)]
+LOG_ROWS = 3  # the log's border takes two of its five rows
+
+
+def events_until(loading: str) -> list:
+    """Tables finish in order until `loading`, which is half read; the rest wait."""
+    events: list = [RunStarted(sample.RUN_ID, sample.BACKUP, sample.FAKE_TARGET, tuple(TABLES),
+                               12_000_000, "replica", at=100.0)]
+    at = 100.0
+    for name in TABLES:
+        events.append(TableStarted(name, f"{name}.json", 1_000_000, at=at))
+        if name == loading:
+            half = sample.stats(name, 5_000, state="loading", read=0.5)
+            events.append(TableProgress(half, at=at + 0.5))
+            return events
+        at += 1.0
+        events.append(TableFinished(sample.stats(name, 10_000), at=at))
+    raise AssertionError(f"{loading} is not one of the tables")
+
+
+def visible_in(container: VerticalScroll, pane: TablePane) -> bool:
+    """The pane's rows lie inside the part of the scrolled container on screen."""
+    top = container.scroll_offset.y
+    bottom = top + container.scrollable_content_region.height
+    region = pane.virtual_region
+    return region.y >= top and region.y + region.height <= bottom
+
+
+@pytest.mark.parametrize("loading", ["table_10", "table_12"])
+def test_the_loading_table_stays_in_view_and_the_log_keeps_its_rows(tmp_path: Path, loading: str):
+    run(lambda: scenario(tmp_path, loading))
+
+
+async def scenario(tmp_path: Path, loading: str) -> None:
+    app = KatarestoreApp(dsn=sample.FAKE_DSN, backup_root=tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = RestoreScreen(RestoreOptions(backup=sample.BACKUP, dsn=sample.FAKE_DSN), tmp_path,
+                               autostart=False, clock=lambda: 112.0)
+        await app.push_screen(screen)
+        screen.running = True
+        for event in events_until(loading):
+            screen.post_message(EngineEvent(event))
+        await pilot.pause(0.6)
+
+        panes = screen.query_one("#panes", VerticalScroll)
+        active = screen.panes[loading]
+        assert visible_in(panes, active), (
+            f"{loading} is off screen: rows {active.virtual_region.y}.. of the panes, "
+            f"scrolled to {panes.scroll_offset.y}, {panes.scrollable_content_region.height} shown")
+        for name in TABLES:
+            pane = screen.panes[name]
+            if pane.stats.state in ("done", "waiting"):
+                rows = pane.outer_size.height
+                assert rows == 1, f"{name} ({pane.stats.state}) takes {rows} rows"
+        assert active.outer_size.height == 2  # the one loading keeps its counts line
+
+        assert panes.border_subtitle == "PgUp/PgDn: more tables"  # the way to the others is shown
+
+        log = screen.query_one(RichLog)
+        assert log.display and log.scrollable_content_region.height >= LOG_ROWS, (
+            f"the log shows {log.scrollable_content_region.height} rows")
+        footer_top = 24 - 1
+        assert log.region.bottom <= footer_top, f"the log runs under the footer: ends at {log.region.bottom}"
