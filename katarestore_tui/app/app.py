@@ -172,7 +172,8 @@ class KatarestoreApp(App[int]):
         from katarestore_tui.app.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            # the section of the screen it was opened on comes first (HELP_SECTION)
+            self.push_screen(HelpScreen(getattr(self.screen, "HELP_SECTION", None)))
 
     def action_history(self) -> None:
         from katarestore_tui.app.screens.history import HistoryScreen

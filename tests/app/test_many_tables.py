@@ -22,16 +22,18 @@ from katarestore_tui.engine import (
 from tests.app import sample
 from tests.app.conftest import run
 
-TABLES = [f"table_{i:02d}" for i in range(1, 13)]
+
+def names(count: int) -> list[str]:
+    return [f"table_{i:02d}" for i in range(1, count + 1)]
 LOG_ROWS = 3  # the log's border takes two of its five rows
 
 
-def events_until(loading: str) -> list:
+def events_until(tables: list[str], loading: str) -> list:
     """Tables finish in order until `loading`, which is half read; the rest wait."""
-    events: list = [RunStarted(sample.RUN_ID, sample.BACKUP, sample.FAKE_TARGET, tuple(TABLES),
-                               12_000_000, "replica", at=100.0)]
+    events: list = [RunStarted(sample.RUN_ID, sample.BACKUP, sample.FAKE_TARGET, tuple(tables),
+                               1_000_000 * len(tables), "replica", at=100.0)]
     at = 100.0
-    for name in TABLES:
+    for name in tables:
         events.append(TableStarted(name, f"{name}.json", 1_000_000, at=at))
         if name == loading:
             half = sample.stats(name, 5_000, state="loading", read=0.5)
@@ -50,19 +52,21 @@ def visible_in(container: VerticalScroll, pane: TablePane) -> bool:
     return region.y >= top and region.y + region.height <= bottom
 
 
-@pytest.mark.parametrize("loading", ["table_10", "table_12"])
-def test_the_loading_table_stays_in_view_and_the_log_keeps_its_rows(tmp_path: Path, loading: str):
-    run(lambda: scenario(tmp_path, loading))
+@pytest.mark.parametrize(("count", "loading"), [(12, "table_10"), (12, "table_12"), (20, "table_15"),
+                                               (20, "table_20")])
+def test_the_loading_table_stays_in_view_and_the_log_keeps_its_rows(tmp_path: Path, count: int,
+                                                                     loading: str):
+    run(lambda: scenario(tmp_path, names(count), loading))
 
 
-async def scenario(tmp_path: Path, loading: str) -> None:
+async def scenario(tmp_path: Path, tables: list[str], loading: str) -> None:
     app = KatarestoreApp(dsn=sample.FAKE_DSN, backup_root=tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = RestoreScreen(RestoreOptions(backup=sample.BACKUP, dsn=sample.FAKE_DSN), tmp_path,
                                autostart=False, clock=lambda: 112.0)
         await app.push_screen(screen)
         screen.running = True
-        for event in events_until(loading):
+        for event in events_until(tables, loading):
             screen.post_message(EngineEvent(event))
         await pilot.pause(0.6)
 
@@ -71,14 +75,17 @@ async def scenario(tmp_path: Path, loading: str) -> None:
         assert visible_in(panes, active), (
             f"{loading} is off screen: rows {active.virtual_region.y}.. of the panes, "
             f"scrolled to {panes.scroll_offset.y}, {panes.scrollable_content_region.height} shown")
-        for name in TABLES:
+        for name in tables:
             pane = screen.panes[name]
             if pane.stats.state in ("done", "waiting"):
                 rows = pane.outer_size.height
                 assert rows == 1, f"{name} ({pane.stats.state}) takes {rows} rows"
         assert active.outer_size.height == 2  # the one loading keeps its counts line
 
-        assert panes.border_subtitle == "PgUp/PgDn: more tables"  # the way to the others is shown
+        if len(tables) <= 12:  # a dozen tables fit 80x24 whole: one line each but the one loading
+            assert panes.max_scroll_y == 0 and panes.border_subtitle == ""
+        else:  # more: the way to the others is shown
+            assert panes.max_scroll_y > 0 and panes.border_subtitle == "PgUp/PgDn: more tables"
 
         log = screen.query_one(RichLog)
         assert log.display and log.scrollable_content_region.height >= LOG_ROWS, (

@@ -32,6 +32,7 @@ from katarestore_tui.app.widgets.benchmark.cells import (
     when,
 )
 from katarestore_tui.app.widgets.charts import Bar, BarChart, Point, Trend, TrendChart
+from katarestore_tui.app.widgets.lists import ListTable
 from katarestore_tui.backup.catalog import BackupError, find_backups
 from katarestore_tui.bench.events import (
     BenchEvent,
@@ -64,11 +65,12 @@ class BenchComplete(Message):
 
 
 class BenchmarkScreen(KataScreen):
+    HELP_SECTION = "Benchmark"  # help (?) opens on this screen's keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run", "Run"),
         Binding("c", "cancel_run", "Cancel"),
         Binding("m", "mark", "Mark run"),
-        Binding("escape", "back", "Back"),
+        Binding("escape,q", "back", "Back", key_display="esc"),
     ]
     DEFAULT_CSS = """
     BenchmarkScreen #bench-body { padding: 0 1; }
@@ -132,7 +134,7 @@ class BenchmarkScreen(KataScreen):
             yield BarChart(id="bench-bars")
             yield Static("History: rows/s per strategy, oldest to newest (red: a regression)",
                          classes="section")
-            yield DataTable(id="bench-history", cursor_type="row", zebra_stripes=True)
+            yield ListTable(id="bench-history", cursor_type="row", zebra_stripes=True)
             yield TrendChart(id="bench-trend")
             yield Static(id="bench-compare")
         yield Footer()

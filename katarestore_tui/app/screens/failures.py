@@ -27,12 +27,15 @@ MAX_ENTRIES = 50_000  # kept in memory; the files on disk hold them all
 
 
 class FailuresScreen(KataScreen):
+    HELP_SECTION = "Failed records"  # help (?) opens on this screen's keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "mark", "Mark"),
         Binding("r", "retry", "Retry table"),
         Binding("e", "export", "Export"),
         Binding("slash", "filter", "Filter"),
-        Binding("escape", "back", "Back"),
+        Binding("y", "copy_record", "Copy", show=False),
+        Binding("Y", "copy_error", "Copy error", show=False),
+        Binding("escape,q", "back", "Back", key_display="esc"),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -155,6 +158,23 @@ class FailuresScreen(KataScreen):
     def selection(self) -> list[int]:
         """Marked records, else every record that matches the filters."""
         return sorted(self.marked) if self.marked else list(self.positions)
+
+    def action_copy_record(self) -> None:
+        """y: the record as shown, to the terminal's clipboard (OSC 52: works over SSH and tmux)."""
+        self.copy(self.query_one(RecordView).text, "record")
+
+    def action_copy_error(self) -> None:
+        """Y: the error, one `Label: value` line each, as shown."""
+        lines = self.query_one(ErrorView).lines
+        self.copy("\n".join(f"{label}: {value}" for label, value in lines), "error")
+
+    def copy(self, text: str, what: str) -> None:
+        if not text or self.current is None:
+            self.notify("no record selected", severity="warning")
+            return
+        self.app.copy_to_clipboard(text)
+        self.notify(f"{what} copied to the clipboard ({len(text):,} characters; through the "
+                    "terminal, OSC 52: tmux needs set-clipboard on)", timeout=4)
 
     def action_mark(self) -> None:
         if self.current is None:

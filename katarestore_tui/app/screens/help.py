@@ -25,6 +25,9 @@ KEYS = (
         ("ctrl+p", "command palette: every action by name"),
         ("ctrl+t", "dark / light theme"),
         ("ctrl+q", "quit (a running restore stops now, resumable)"),
+        ("q esc", "back (on the backups: quit)"),
+        ("j k", "down / up in a list (as ↓ ↑)"),
+        ("g G", "first / last row of a list"),
     )),
     ("Backups", (
         ("↑ ↓", "choose a backup; its table files show below"),
@@ -37,7 +40,8 @@ KEYS = (
         ("esc", "back to the backups"),
     )),
     ("Restore", (
-        ("c esc", "stop now: the batch in flight rolls back (asks first; resumable)"),
+        ("c esc q", "stop now: the batch in flight rolls back (asks first; resumable)"),
+        ("esc q", "once the run is over: back"),
         ("f", "failed records of this run"),
         ("l", "switch between the log and the summary"),
     )),
@@ -46,25 +50,36 @@ KEYS = (
         ("/", "filter by error text (the table filter is beside it)"),
         ("r", "load the selected tables' failed records again, once the cause is fixed"),
         ("e", "export the marked records (else all shown) as JSON lines"),
+        ("y Y", "copy the record / its error to the clipboard (OSC 52, also over SSH)"),
     )),
     ("History", (
         ("enter f", "failed records of the highlighted run"),
         ("r", "resume a stopped run (↻): no record is loaded twice"),
+        ("/", "filter by run id, status, backup or target (esc clears)"),
+        ("^r F5", "read the run logs again"),
+    )),
+    ("Benchmark", (
+        ("r", "run the chosen strategies (legacy, batched, copy) in throw-away schemas"),
+        ("c", "cancel the benchmark run"),
+        ("m", "mark the highlighted past run (A, B): two marked runs are compared side by side"),
     )),
 )
 OUTRO = ("Over SSH, run long restores inside tmux or screen: a lost terminal cancels the run "
          "(it stays resumable). Headless: katarestore restore --help.")
 
 
-def help_text() -> Group:
+def help_text(first: str | None = None) -> Group:
+    """Every screen's keys; `first` (the screen help was opened on) comes first, marked."""
     parts: list = [Text(INTRO), Text("")]
-    for section, keys in KEYS:
+    ordered = sorted(KEYS, key=lambda item: item[0] != first)  # stable: the rest keep their order
+    for section, keys in ordered:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(width=9, style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         for key, does in keys:
             grid.add_row(key, does)
-        parts += [Text(section, style="bold underline"), grid, Text("")]
+        title = f"{section} (this screen)" if section == first else section
+        parts += [Text(title, style="bold underline"), grid, Text("")]
     parts.append(Text(OUTRO, style="italic"))
     return Group(*parts)
 
@@ -72,11 +87,15 @@ def help_text() -> Group:
 class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark,f1", "close", "Close")]
 
+    def __init__(self, screen_section: str | None = None) -> None:
+        super().__init__()
+        self.screen_section = screen_section
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as box:
-            box.border_title = "Help"
+            box.border_title = f"Help · {self.screen_section}" if self.screen_section else "Help"
             box.border_subtitle = "esc to close"
-            yield Static(help_text(), id="help-text")
+            yield Static(help_text(self.screen_section), id="help-text")
 
     def action_close(self) -> None:
         self.dismiss(None)

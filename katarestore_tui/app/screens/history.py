@@ -7,7 +7,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Input
 
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.history.run_views import RunDetail, RunTable
@@ -18,34 +18,72 @@ MAX_RUNS = 500
 
 
 class HistoryScreen(KataScreen):
+    HELP_SECTION = "History"  # help (?) opens on this screen's keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "failures", "Failed records"),
         Binding("r", "resume", "Resume"),
-        Binding("g", "reload", "Reload"),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("slash", "filter", "Filter"),
+        Binding("ctrl+r,f5", "reload", "Reload", key_display="^r"),
+        Binding("escape,q", "back", "Back", key_display="esc"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self.runs: list[dict] = []
+        self.all_runs: list[dict] = []
+        self.runs: list[dict] = []  # those the filter shows
         self.current: dict | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="filter: run id, status, backup or target (esc closes)",
+                    id="run-filter", compact=True)
         yield RunTable(id="runs")
         yield RunDetail(id="run-detail")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#runs").border_title = "Runs, newest first (↻ resumable)"
+        self.query_one("#run-filter").display = False
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.runs = [r for r in list_runs(MAX_RUNS) if r.get("kind", "restore") == "restore"]
+        self.all_runs = [r for r in list_runs(MAX_RUNS) if r.get("kind", "restore") == "restore"]
+        self.apply_filter()
+        self.query_one(RunTable).focus()
+
+    def apply_filter(self) -> None:
+        needle = self.query_one("#run-filter", Input).value.strip().lower()
+        fields = ("run_id", "status", "backup", "target")
+        self.runs = [r for r in self.all_runs
+                     if not needle or any(needle in str(r.get(f) or "").lower() for f in fields)]
         table = self.query_one(RunTable)
         table.show(self.runs)
-        table.focus()
+        shown = f"{len(self.runs)} of {len(self.all_runs)}" if needle else ""
+        table.border_subtitle = f"filter “{needle}”: {shown}" if needle else ""
         self.show(self.runs[0] if self.runs else None)
+
+    @on(Input.Changed, "#run-filter")
+    def filter_changed(self) -> None:
+        self.apply_filter()
+
+    @on(Input.Submitted, "#run-filter")
+    def filter_submitted(self) -> None:
+        self.query_one(RunTable).focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#run-filter", Input)
+        box.display = True
+        box.focus()
+
+    def action_back(self) -> None:
+        """Esc in the filter closes it (and clears it); elsewhere it goes back."""
+        box = self.query_one("#run-filter", Input)
+        if self.focused is box:
+            box.value = ""
+            box.display = False
+            self.query_one(RunTable).focus()
+        else:
+            self.app.pop_screen()
 
     def show(self, run: dict | None) -> None:
         self.current = run

@@ -25,11 +25,13 @@ from katarestore_tui.errors import ConfigError, FatalError
 
 
 class PickerScreen(KataScreen):
+    HELP_SECTION = "Backups"  # help (?) opens on this screen's keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "plan", "Plan"),
         Binding("h", "app.history", "History"),
         Binding("b", "app.benchmark", "Benchmark"),
         Binding("r", "refresh", "Refresh", show=False),
+        Binding("q", "app.quit", "Quit", show=False),  # the first screen: q leaves, as in k9s
     ]
 
     def __init__(self) -> None:

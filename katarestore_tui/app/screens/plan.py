@@ -20,9 +20,10 @@ from katarestore_tui.redact import redact_dsn
 
 
 class PlanScreen(KataScreen):
+    HELP_SECTION = "Plan"  # help (?) opens on this screen's keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "start", "Start restore"),
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape,q", "app.pop_screen", "Back", key_display="esc"),
     ]
 
     def __init__(self, options: RestoreOptions, plan: Plan) -> None:

@@ -43,12 +43,18 @@ from katarestore_tui.engine import (
 from katarestore_tui.history.runs import RunNotFound, read_run
 
 REFRESH_SECONDS = 0.25  # panes redraw at most 4 times a second, however fast events come
+# what the table panes leave below them: the log's (or the summary's) minimum height, as in
+# app.tcss; and the share of the screen they may take at most on a tall terminal
+BELOW_PANES = {"log": 5, "summary": 6}
+PANES_SHARE = {"log": 0.75, "summary": 0.5}
 
 
 class RestoreScreen(KataScreen):
+    HELP_SECTION = "Restore"  # help (?) opens on this screen's keys
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "cancel", "Cancel"),
-        Binding("escape", "back", "Back"),
+        # while a restore runs, esc and q stop it (asking first); once it is over they go back
+        Binding("c,escape,q", "cancel", "Stop", key_display="c"),
+        Binding("escape,q", "back", "Back", key_display="esc"),
         Binding("f", "failures", "Failures"),
         Binding("l", "toggle_log", "Log"),
         Binding("h", "app.history", "History"),
@@ -224,11 +230,10 @@ class RestoreScreen(KataScreen):
             pane = self.panes.get(name)
             if pane is not None:
                 pane.show(stats)
-                if started:
-                    pane.scroll_visible(animate=False)  # a dozen tables: keep the one loading in view
+                if started:  # many tables: keep the one loading in view, once laid out anew
+                    self.call_after_refresh(pane.scroll_visible, animate=False)
         self.pending.clear()
-        panes = self.query_one("#panes", VerticalScroll)
-        panes.border_subtitle = "PgUp/PgDn: more tables" if panes.max_scroll_y else ""
+        self.call_after_refresh(self.fit_panes)
         if not self.running:
             return
         if self.started_at is not None:
@@ -250,6 +255,8 @@ class RestoreScreen(KataScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel":
             return bool(self.running)
+        if action == "back":
+            return not self.running
         if action == "failures":
             return bool(self.finished and any(s.failed for s in self.stats.values()))
         if action == "toggle_log":
@@ -293,6 +300,20 @@ class RestoreScreen(KataScreen):
     def show_summary(self, summary: bool) -> None:
         self.query_one("#summary-box").display = summary
         self.query_one(RichLog).display = not summary
+        self.fit_panes()
+
+    def on_resize(self) -> None:
+        self.fit_panes()
+
+    def fit_panes(self) -> None:
+        """The panes take what the header, the overall line, the footer and the log's (or the
+        summary's) minimum leave, so nothing is pushed off an 80x24 screen; the rest scrolls."""
+        below = "summary" if self.query_one("#summary-box").display else "log"
+        fixed = 2 + self.query_one(OverallProgress).outer_size.height  # header, footer
+        room = self.size.height - fixed - BELOW_PANES[below]
+        panes = self.query_one("#panes", VerticalScroll)
+        panes.styles.max_height = max(4, min(room, int(self.size.height * PANES_SHARE[below])))
+        panes.border_subtitle = "PgUp/PgDn: more tables" if panes.max_scroll_y else ""
 
     def worker_failed(self, worker: Worker) -> None:
         self.running = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable
+from katarestore_tui.app.widgets.lists import ListTable
 
 MARK = "●"
 MAX_ROWS = 5_000  # DataTable slows with very many rows: filter to narrow
@@ -13,7 +13,7 @@ def short(text: str | None, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class FailureTable(DataTable):
+class FailureTable(ListTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True

@@ -8,6 +8,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Static
 
 from katarestore_tui.app import format as fmt
+from katarestore_tui.app.widgets.lists import ListTable
 from katarestore_tui.history.runs import is_resumable
 
 RESUMABLE = "↻"
@@ -24,7 +25,7 @@ def run_folder(run: dict) -> str:
     return quarantine.removesuffix("/failed") if quarantine else ""
 
 
-class RunTable(DataTable):
+class RunTable(ListTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True

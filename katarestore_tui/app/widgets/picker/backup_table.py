@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from textual.widgets import DataTable
-
 from katarestore_tui.app import format as fmt
+from katarestore_tui.app.widgets.lists import ListTable
 from katarestore_tui.backup.catalog import Backup
 
 
@@ -18,7 +17,7 @@ def records_text(estimates: dict[str, tuple[int, bool]] | None) -> str:
     return fmt.count(total) if exact else f"≈{fmt.count(total)}"
 
 
-class BackupTable(DataTable):
+class BackupTable(ListTable):
     """One row per backup folder: name as written, age, tables, size, records."""
 
     def on_mount(self) -> None:

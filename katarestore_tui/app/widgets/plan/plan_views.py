@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.markup import escape
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from katarestore_tui.app import format as fmt
+from katarestore_tui.app.widgets.lists import ListTable
 from katarestore_tui.engine import Plan, TablePlan
 
 
@@ -20,7 +21,7 @@ def keys_summary(table: TablePlan) -> str:
     return ", ".join(parts)
 
 
-class OrderTable(DataTable):
+class OrderTable(ListTable):
     """Tables in load order (parents first)."""
 
     def show(self, plan: Plan) -> None:
