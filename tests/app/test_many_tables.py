@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from katarestore_tui.engine import (
     TableStarted,
 )
 from tests.app import sample
-from tests.app.conftest import run
+from tests.app.conftest import run, wait_for
 
 
 def names(count: int) -> list[str]:
@@ -68,9 +69,13 @@ async def scenario(tmp_path: Path, tables: list[str], loading: str) -> None:
         screen.running = True
         for event in events_until(tables, loading):
             screen.post_message(EngineEvent(event))
-        await pilot.pause(0.6)
-
         panes = screen.query_one("#panes", VerticalScroll)
+        # a few redraw ticks (4 a second) lay the panes out; a busy machine needs more of them
+        with contextlib.suppress(AssertionError):  # the checks below then say what is wrong
+            await wait_for(pilot, lambda: len(screen.panes) == len(tables) and all(
+                p.virtual_region.height for p in screen.panes.values())
+                and screen.panes[loading].stats.state == "loading"
+                and visible_in(panes, screen.panes[loading]), timeout=10)
         active = screen.panes[loading]
         assert visible_in(panes, active), (
             f"{loading} is off screen: rows {active.virtual_region.y}.. of the panes, "
@@ -78,9 +83,9 @@ async def scenario(tmp_path: Path, tables: list[str], loading: str) -> None:
         for name in tables:
             pane = screen.panes[name]
             if pane.stats.state in ("done", "waiting"):
-                rows = pane.outer_size.height
+                rows = pane.virtual_region.height  # laid out, whether scrolled into view or not
                 assert rows == 1, f"{name} ({pane.stats.state}) takes {rows} rows"
-        assert active.outer_size.height == 2  # the one loading keeps its counts line
+        assert active.virtual_region.height == 2  # the one loading keeps its counts line
 
         if len(tables) <= 12:  # a dozen tables fit 80x24 whole: one line each but the one loading
             assert panes.max_scroll_y == 0 and panes.border_subtitle == ""

@@ -78,6 +78,7 @@ class RestoreScreen(KataScreen):
         self.phase = ""
         self.warnings: list[str] = []
         self.lock_wait: LockWait | None = None  # the wait shown, with a live timer
+        self.follow: str | None = None  # a table that started loading, until it is in view
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -230,8 +231,8 @@ class RestoreScreen(KataScreen):
             pane = self.panes.get(name)
             if pane is not None:
                 pane.show(stats)
-                if started:  # many tables: keep the one loading in view, once laid out anew
-                    self.call_after_refresh(pane.scroll_visible, animate=False)
+                if started:  # many tables: bring the one loading into view (fit_panes does)
+                    self.follow = name
         self.pending.clear()
         self.call_after_refresh(self.fit_panes)
         if not self.running:
@@ -314,6 +315,14 @@ class RestoreScreen(KataScreen):
         panes = self.query_one("#panes", VerticalScroll)
         panes.styles.max_height = max(4, min(room, int(self.size.height * PANES_SHARE[below])))
         panes.border_subtitle = "PgUp/PgDn: more tables" if panes.max_scroll_y else ""
+        pane = self.panes.get(self.follow or "")
+        if pane is not None:  # until it is in view: panes above it may still be collapsing
+            top, shown = panes.scroll_offset.y, panes.scrollable_content_region.height
+            region = pane.virtual_region
+            if region.height and top <= region.y and region.bottom <= top + shown:
+                self.follow = None  # laid out (not the empty region of a pane just mounted) and in view
+            else:
+                panes.scroll_to_widget(pane, animate=False)
 
     def worker_failed(self, worker: Worker) -> None:
         self.running = False

@@ -25,34 +25,41 @@ def run_folder(run: dict) -> str:
     return quarantine.removesuffix("/failed") if quarantine else ""
 
 
+COLUMNS = (  # (key, label); the last two only where there is room (both are in the detail)
+    ("resumable", " "), ("status", "Status"), ("run", "Run"), ("records", "Records"),
+    ("failed", "Failed"), ("backup", "Backup"), ("time", "Time"), ("target", "Target"),
+)
+WIDE = 100  # below this many columns, Time and Target are left to the run's detail
+
+
 class RunTable(ListTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        self.add_column(" ", key="resumable")
-        self.add_column("Status", key="status")
-        self.add_column("Run", key="run")
-        self.add_column("Records", key="records")
-        self.add_column("Failed", key="failed")
-        self.add_column("Time", key="time")
-        self.add_column("Backup", key="backup")
-        self.add_column("Target", key="target")
+
+    def columns_for(self, width: int) -> tuple[tuple[str, str], ...]:
+        return COLUMNS if width >= WIDE else COLUMNS[:-2]
 
     def show(self, runs: list[dict]) -> None:
+        wanted = self.columns_for(self.app.size.width)
+        if [str(key.value) for key in self.columns] != [key for key, _ in wanted]:
+            self.clear(columns=True)
+            for key, label in wanted:
+                self.add_column(label, key=key)
         self.clear()
         for run in runs:
             totals = run.get("totals") or {}
-            self.add_row(
-                RESUMABLE if is_resumable(run) else " ",
-                run.get("status", "?"),
-                run.get("run_id", "?"),
-                fmt.count(totals.get("records")),
-                fmt.count(totals.get("failed")),
-                fmt.duration(run.get("seconds")),
-                (run.get("backup") or "").rstrip("/").rsplit("/", 1)[-1],
-                run.get("target") or "",
-                key=run.get("run_id"),
-            )
+            cells = {
+                "resumable": RESUMABLE if is_resumable(run) else " ",
+                "status": run.get("status", "?"),
+                "run": run.get("run_id", "?"),
+                "records": fmt.count(totals.get("records")),
+                "failed": fmt.count(totals.get("failed")),
+                "backup": (run.get("backup") or "").rstrip("/").rsplit("/", 1)[-1],
+                "time": fmt.duration(run.get("seconds")),
+                "target": run.get("target") or "",
+            }
+            self.add_row(*(cells[key] for key, _ in wanted), key=run.get("run_id"))
 
 
 class RunDetail(Vertical):
