@@ -14,7 +14,7 @@ import psycopg
 
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
 from katarestore_tui.db.convert import ConversionError, converter_for
-from katarestore_tui.db.maintenance import (
+from katarestore_tui.db.load_steps import (
     Orphan,
     delete_orphans,
     orphan_detail,
