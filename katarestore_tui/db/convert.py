@@ -30,8 +30,8 @@ from json.encoder import encode_basestring as _json_str  # the C version when av
 
 import orjson
 
-from katarestore_tui.db.offsets import OffsetError, may_have_offset, utc_text
 from katarestore_tui.db.schema import Column
+from katarestore_tui.db.utc_offsets import OffsetError, may_have_offset, utc_text
 
 Converter = Callable[[object], str | None]
 
@@ -393,7 +393,7 @@ _SHIFTED = frozenset({"timestamp", "date", "time"})
 
 def _shifter(column: Column) -> Callable[[str], str]:
     """`text -> text` for a column's date/time strings: an offset moved to UTC (see
-    offsets.py) for timestamp, date and time; the string itself otherwise."""
+    utc_offsets.py) for timestamp, date and time; the string itself otherwise."""
     base = column.base_type
     if base not in _SHIFTED:
         return _check
