@@ -299,7 +299,10 @@ class BenchmarkScreen(KataScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="benchmark")
     def bench_worker(self, config: BenchConfig, cancel: threading.Event) -> None:
-        result = run_benchmark(config, lambda event: self.post_message(BenchProgress(event)), cancel)
+        def forward(event: BenchEvent) -> None:
+            self.post_message(BenchProgress(event))
+
+        result = run_benchmark(config, forward, cancel)
         self.post_message(BenchComplete(result))
 
     @on(Button.Pressed, "#bench-cancel")
