@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 
 _plain = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -32,7 +33,7 @@ def _dumps(value: object, encoder: json.JSONEncoder) -> str:
         return "".join(_chunks(value, encoder))
 
 
-def _chunks(value: object, encoder: json.JSONEncoder):
+def _chunks(value: object, encoder: json.JSONEncoder) -> Iterator[str]:
     if isinstance(value, Decimal):
         yield str(value)  # '12.50', '1.5E+3': valid JSON numbers, digit for digit
     elif isinstance(value, dict):

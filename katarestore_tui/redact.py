@@ -32,7 +32,7 @@ def redact_dsn(dsn: str | None) -> str:
     if "password" not in params or "://" in dsn:
         return redact_text(dsn, secrets_of(dsn))
     params["password"] = MASK
-    return make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:

@@ -11,7 +11,7 @@ CORE_MODULES = [
     "katarestore_tui.engine.parse_worker",
     "katarestore_tui.backup.reader",
     "katarestore_tui.db.convert",
-    "katarestore_tui.db.maintenance",
+    "katarestore_tui.db.load_steps",
     "katarestore_tui.cli.restore",
     "katarestore_tui.cli.history",
     "katarestore_tui.cli.bench",

@@ -13,7 +13,7 @@ file). So depth is looked at before a decoder sees the bytes:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 MAX_DEPTH = 512  # arrays and objects inside one another, the record itself counted
@@ -101,7 +101,7 @@ class ArraySplitter:
     looked at in Python. A deep element's bytes are not kept past KEPT_BYTES.
     """
 
-    def __init__(self, read, position: int) -> None:
+    def __init__(self, read: Callable[[], bytes], position: int) -> None:
         self._read = read
         self._base = position  # stream offset of data[0]
         self.ended = False  # the array's closing "]" was seen

@@ -25,7 +25,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, BinaryIO
+from types import ModuleType
+from typing import BinaryIO, Protocol
 
 import ijson
 
@@ -95,6 +96,12 @@ class BadRecord:
     cause: str
 
 
+class _Readable(Protocol):
+    """What the readers below wrap: the file, a gunzip stream or a prefixed stream."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _CountingReader:
     """Counts the bytes handed to the parser and keeps the last chunk for error offsets.
 
@@ -102,7 +109,7 @@ class _CountingReader:
     and still counted, so offsets stay those of the file.
     """
 
-    def __init__(self, raw: IO[bytes], position: int | None = None) -> None:
+    def __init__(self, raw: _Readable, position: int | None = None) -> None:
         self._raw = raw
         self.position = position or 0
         self.chunk_start = self.position
@@ -144,7 +151,7 @@ class _Gunzip:
 
     PIECE = 16 * 1024  # compressed bytes fed at a time
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: _Readable) -> None:
         self._raw = raw
         self._z = zlib.decompressobj(zlib.MAX_WBITS | 16)  # the gzip wrapper, CRC checked
         self._input = b""  # compressed bytes not yet taken by the decompressor
@@ -236,7 +243,7 @@ class _LeaveFastPath(Exception):
 class _Prefixed:
     """A stream that gives `head` first, then the rest of `raw`."""
 
-    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+    def __init__(self, head: bytes, raw: _Readable) -> None:
         self._head = head
         self._raw = raw
 
@@ -280,7 +287,7 @@ class RecordReader:
         """(Re)start reading the file from its first byte."""
         assert self._disk is not None
         self._disk.seek(0)
-        stream: IO[bytes] = self._disk
+        stream: _Readable = self._disk
         if self.table_file.compressed:
             stream = _Gunzip(self._disk)
         self._counting = _CountingReader(stream)
@@ -384,10 +391,10 @@ class RecordReader:
         """ijson from the separator before `span`, read as "[": it reports the fault."""
         assert self._counting is not None
         stream = _Prefixed(b"[" + span.text + span.rest, self._counting._raw)
-        self._counting = _CountingReader(stream, position=span.start)  # type: ignore[arg-type]
+        self._counting = _CountingReader(stream, position=span.start)
         yield from self._ijson_items(ijson)
 
-    def _ijson_items(self, backend) -> Iterator[tuple[int, object]]:
+    def _ijson_items(self, backend: ModuleType) -> Iterator[tuple[int, object]]:
         counting = self._counting
         assert counting is not None
         try:
@@ -407,7 +414,7 @@ class RecordReader:
         assert self._counting is not None
         boundary = self._counting.position - len(unread)
         stream = _Prefixed(b"[" + unread[1:], self._counting._raw)
-        self._counting = _CountingReader(stream, position=boundary)  # type: ignore[arg-type]
+        self._counting = _CountingReader(stream, position=boundary)
 
     def _stringify_chunks(self) -> Iterator[tuple[int, object]]:
         """Whole records, a chunk at a time, from an array in JSON.stringify's 2-space layout."""
@@ -564,6 +571,7 @@ def _fault_offset(exc: Exception, counting: _CountingReader) -> int:
     core = printed.lstrip(b" ")
     pad = len(printed) - len(core)
     window = counting.chunk.translate(bytes.maketrans(b"\n\r", b"  "))
+    candidates: range | list[int]
     if core:
         candidates = []
         found = window.find(core)

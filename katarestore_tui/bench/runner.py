@@ -15,7 +15,6 @@ from pathlib import Path
 
 from katarestore_tui.backup.catalog import Backup, BackupError, resolve_backup
 from katarestore_tui.bench import strategies
-from katarestore_tui.bench.context import ProgressTracker, StrategyContext
 from katarestore_tui.bench.environment import describe
 from katarestore_tui.bench.events import (
     BenchFinished,
@@ -29,9 +28,10 @@ from katarestore_tui.bench.events import (
     ignore_bench_events,
 )
 from katarestore_tui.bench.figures import CANCELLED, FAILED, OK, StrategyRun, aggregate
+from katarestore_tui.bench.insert_strategies import BATCH_ROWS
 from katarestore_tui.bench.memory import PeakMemory, release_memory
 from katarestore_tui.bench.scratch import ScratchError, ScratchSchema, sweep_stale
-from katarestore_tui.bench.wholefile import BATCH_ROWS
+from katarestore_tui.bench.strategy_context import ProgressTracker, StrategyContext
 from katarestore_tui.db.schema import Schema, read_schema
 from katarestore_tui.engine.connect import connect
 from katarestore_tui.engine.options import DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from katarestore_tui.bench.context import StrategyContext, StrategyError
 from katarestore_tui.bench.figures import StrategyRun, TableRun
-from katarestore_tui.bench.wholefile import run_batched, run_legacy
+from katarestore_tui.bench.insert_strategies import run_batched, run_legacy
+from katarestore_tui.bench.strategy_context import StrategyContext, StrategyError
 from katarestore_tui.engine.events import Event, TableFinished, TableProgress
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.restore import run_restore

@@ -61,7 +61,7 @@ HEADERS = ("strategy", "time", "rows/s", "vs legacy", "vs batched", "saved", "pe
 
 
 def figures_rows(record: dict) -> list[tuple[str, ...]]:
-    rows = [HEADERS]
+    rows: list[tuple[str, ...]] = [HEADERS]
     for row in compare(record.get("strategies", {})):
         if row.seconds is None:
             rows.append((row.strategy, row.status, "", "", "", "", "", "", ""))

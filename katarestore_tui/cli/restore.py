@@ -30,7 +30,7 @@ def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> b
 def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
     """A resume continues the run as it was started: options left out come from its log."""
     fk_checks = {"auto": "auto", "replica": "after", "immediate": "row"}
-    defaults = {"schema": None, "tables": [], "exclude": [], "on_conflict": "skip",
+    defaults: dict[str, object] = {"schema": None, "tables": [], "exclude": [], "on_conflict": "skip",
                 "single_transaction": False, "jobs": 1, "triggers": "auto"}
     for name, default in defaults.items():
         if name in before and getattr(args, name) == default:

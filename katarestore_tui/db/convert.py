@@ -30,8 +30,8 @@ from json.encoder import encode_basestring as _json_str  # the C version when av
 
 import orjson
 
-from katarestore_tui.db.offsets import OffsetError, may_have_offset, utc_text
 from katarestore_tui.db.schema import Column
+from katarestore_tui.db.utc_offsets import OffsetError, may_have_offset, utc_text
 
 Converter = Callable[[object], str | None]
 
@@ -126,13 +126,16 @@ if c_make_encoder is not None:  # CPython: call the C encoder directly, skip its
         return "".join(_c_encode(value, 0))
 
 else:  # pragma: no cover - Python without the _json accelerator
-    _fast_dumps = json.JSONEncoder(
+    _py_encoder = json.JSONEncoder(
         ensure_ascii=False,
         separators=(",", ":"),
         check_circular=False,
         allow_nan=False,
         default=_exact_float,
-    ).encode
+    )
+
+    def _fast_dumps(value: object) -> str:
+        return _py_encoder.encode(value)
 
 
 def _dump(value: object, ascii_only: bool = False) -> str:
@@ -351,12 +354,13 @@ _MAX_EPOCH_MS = 253_402_300_800_000  # 10000-01-01, past what datetime can write
 
 def _epoch_datetime(v: int | Decimal, millis: bool | None = None) -> datetime:
     """Naive UTC datetime of an epoch number, exactly (integer microseconds, no float)."""
+    magnitude = -v if v < 0 else v  # abs() of int | Decimal types as object
     if millis is None:
-        millis = abs(v) >= _MS_THRESHOLD
-    if abs(v) > _MAX_EPOCH_MS:
+        millis = magnitude >= _MS_THRESHOLD
+    if magnitude > _MAX_EPOCH_MS:
         raise OverflowError
     scale = 1000 if millis else 1_000_000
-    if type(v) is int:
+    if isinstance(v, int):  # never a bool: from_epoch refuses those
         return _EPOCH + timedelta(microseconds=v * scale)
     micros = int((v * scale).to_integral_value(rounding=ROUND_HALF_EVEN))  # half-even, as PG
     return _EPOCH + timedelta(microseconds=micros)
@@ -393,7 +397,7 @@ _SHIFTED = frozenset({"timestamp", "date", "time"})
 
 def _shifter(column: Column) -> Callable[[str], str]:
     """`text -> text` for a column's date/time strings: an offset moved to UTC (see
-    offsets.py) for timestamp, date and time; the string itself otherwise."""
+    utc_offsets.py) for timestamp, date and time; the string itself otherwise."""
     base = column.base_type
     if base not in _SHIFTED:
         return _check

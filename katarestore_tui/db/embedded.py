@@ -547,7 +547,7 @@ def _run(
             done = subprocess.run(
                 cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 cwd="/", env=_clean_env(), start_new_session=True, timeout=timeout,
-                check=False, **kwargs,  # type: ignore[arg-type]
+                check=False, **kwargs,  # type: ignore[call-overload]  # user/group only as root
             )
         except subprocess.TimeoutExpired:
             raise EmbeddedServerError(

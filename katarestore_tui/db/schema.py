@@ -249,8 +249,8 @@ def read_schema(conn: psycopg.Connection, schema: str = "public") -> Schema:
                 )
         for tname, keys in uniques.items():
             tables[tname].unique_keys = tuple(keys)
-        for tname, keys in fks.items():
-            tables[tname].foreign_keys = tuple(keys)
+        for tname, table_fks in fks.items():
+            tables[tname].foreign_keys = tuple(table_fks)
         cur.execute(_SEQUENCES_SQL, (schema,))
         seqs: dict[str, list[Sequence]] = {}
         for tname, cname, seqname in cur.fetchall():

@@ -9,12 +9,13 @@ over that table's file), not a reconstruction, whenever the table has a key.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import psycopg
 
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
 from katarestore_tui.db.convert import ConversionError, converter_for
-from katarestore_tui.db.maintenance import (
+from katarestore_tui.db.load_steps import (
     Orphan,
     delete_orphans,
     orphan_detail,
@@ -95,7 +96,7 @@ def _normal(text: str | None) -> str | None:
 
 def find_originals(
     table_plan: TablePlan, table: Table, orphans: list[Orphan], skip: set[int] | None = None
-) -> dict[int, tuple[int, dict]]:
+) -> dict[int, tuple[int, dict[str, Any]]]:
     """Map each orphan (by id) to (record index, original record), matching on the key.
 
     Each record's own keys are matched to columns (records need not share the first
@@ -105,13 +106,13 @@ def find_originals(
     key = table.conflict_key
     if not key:
         return {}
-    wanted: dict[tuple, Orphan] = {}
-    for orphan in orphans:
-        value = tuple(_normal(None if orphan.row.get(c) is None else str(orphan.row[c])) for c in key)
-        wanted.setdefault(value, orphan)
-    layouts: dict[tuple, dict[str, str]] = {}  # a record's keys -> {column: key}
+    wanted: dict[tuple[Any, ...], Orphan] = {}
+    for each in orphans:
+        value = tuple(_normal(None if each.row.get(c) is None else str(each.row[c])) for c in key)
+        wanted.setdefault(value, each)
+    layouts: dict[tuple[Any, ...], dict[str, str]] = {}  # a record's keys -> {column: key}
     converters = [converter_for(table.columns[c]) for c in key]
-    found: dict[int, tuple[int, dict]] = {}
+    found: dict[int, tuple[int, dict[str, Any]]] = {}
     try:
         for index, record in RecordReader(table_plan.file):
             if not isinstance(record, dict) or index in skip:
@@ -129,7 +130,7 @@ def find_originals(
                 )
             except ConversionError:
                 continue
-            orphan = wanted.pop(value, None)
+            orphan: Orphan | None = wanted.pop(value, None)
             if orphan is not None:
                 found[id(orphan)] = (index, record)
                 if not wanted:

@@ -12,12 +12,13 @@ both sides of a cycle) at once. What still has no parent stays quarantined as it
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from katarestore_tui.db.convert import ConversionError
-from katarestore_tui.db.schema import Table
+from katarestore_tui.db.schema import ForeignKey, Table
 from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.encoder import RecordEncoder
 from katarestore_tui.engine.events import DONE, PARTIAL, TableStats
@@ -27,7 +28,7 @@ from katarestore_tui.engine.quarantine import QuarantineWriter, read_entries
 POSITION = "_katarestore_position"  # the entry's place in the table's quarantine file
 
 
-def _waiting(entry: dict) -> bool:
+def _waiting(entry: dict[str, Any]) -> bool:
     return entry.get("sqlstate") == "23503" and entry.get("phase", "load") == "load"
 
 
@@ -35,7 +36,7 @@ def _stage_name(table: str) -> str:
     return f"_katarestore_fk_{abs(hash(table)) % 10**8}"
 
 
-def _stage(conn: psycopg.Connection, schema: str, table: Table, entries: list[dict]) -> int:
+def _stage(conn: psycopg.Connection, schema: str, table: Table, entries: list[dict[str, Any]]) -> int:
     """Copy the waiting records into a temporary twin of the table; returns how many."""
     stage = sql.Identifier(_stage_name(table.name))
     conn.execute(sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP")
@@ -89,7 +90,7 @@ def _prune(conn: psycopg.Connection, schema: str, tables: dict[str, Table]) -> N
             return
 
 
-def _prune_fk(conn: psycopg.Connection, schema: str, fk, parent_staged: bool) -> int:
+def _prune_fk(conn: psycopg.Connection, schema: str, fk: ForeignKey, parent_staged: bool) -> int:
     def match(alias: str) -> sql.Composable:
         return sql.SQL(" AND ").join(
             sql.SQL("{}.{} = s.{}").format(sql.Identifier(alias), sql.Identifier(pc),
@@ -98,7 +99,7 @@ def _prune_fk(conn: psycopg.Connection, schema: str, fk, parent_staged: bool) ->
 
     present = sql.SQL(" AND ").join(
         sql.SQL("s.{} IS NOT NULL").format(sql.Identifier(c)) for c in fk.columns)
-    staged = sql.SQL("")
+    staged: sql.Composable = sql.SQL("")
     if parent_staged:
         staged = sql.SQL(" AND NOT EXISTS (SELECT 1 FROM {} AS q WHERE {})").format(
             sql.Identifier(_stage_name(fk.ref_table)), match("q"))
@@ -159,7 +160,7 @@ def retry_missing_parents(
 ) -> int:
     """Load the quarantined 23503 records that have their parents now; returns how many."""
     tables: dict[str, Table] = {}
-    entries: dict[str, list[dict]] = {}
+    entries: dict[str, list[dict[str, Any]]] = {}
     for table_plan in plan.tables:
         path = quarantine.path(table_plan.table)
         if path.exists():
@@ -205,7 +206,7 @@ def retry_missing_parents(
 def _forget_positions(quarantine: QuarantineWriter, table: str, positions: set[int]) -> None:
     seen = -1
 
-    def keep(_entry: dict) -> bool:
+    def keep(_entry: dict[str, Any]) -> bool:
         nonlocal seen
         seen += 1
         return seen not in positions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -12,8 +13,10 @@ def snake_case(name: str) -> str:
     return _BOUNDARY.sub("_", name).replace("-", "_").replace(" ", "_").lower()
 
 
-def match_name(name: str, candidates: dict[str, object] | set[str] | list[str]) -> str | None:
-    """The candidate `name` refers to: exact, then case-insensitive, then snake_case."""
+def match_name(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate `name` refers to: exact, then case-insensitive, then snake_case.
+
+    `candidates` is any collection of names (a dict gives its keys)."""
     pool = list(candidates)
     if name in pool:
         return name

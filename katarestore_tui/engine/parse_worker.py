@@ -13,13 +13,14 @@ import signal
 import struct
 import sys
 import traceback
+from typing import BinaryIO
 
 from katarestore_tui.engine.encoder import encoded_batches
 
 FRAME = struct.Struct("!Q")
 
 
-def write_frame(out, item: object) -> None:
+def write_frame(out: BinaryIO, item: object) -> None:
     payload = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
     out.write(FRAME.pack(len(payload)))
     out.write(payload)

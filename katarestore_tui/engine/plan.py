@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from katarestore_tui.backup.catalog import Backup, TableFile
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
@@ -44,7 +45,7 @@ class Plan:
     def table(self, name: str) -> TablePlan | None:
         return next((t for t in self.tables if t.table == name), None)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "backup": str(self.backup.path),
             "schema": self.schema.name,
@@ -136,8 +137,9 @@ def build_plan(
         table: [f.path.name for f in sorted(files, key=lambda f: f.name != table)]
         for table, files in candidates.items() if len(files) > 1
     }
-    for table, names in conflicts.items():
-        warnings.append(f"table {table!r} is named by {len(names)} files: {', '.join(names)}")
+    for table_name, file_names in conflicts.items():
+        warnings.append(f"table {table_name!r} is named by {len(file_names)} files: "
+                        f"{', '.join(file_names)}")
     unknown = only_set - {t.lower() for t in matched} - {f.name.lower() for f in backup.files}
     for name in sorted(unknown):
         warnings.append(f"--tables names {name!r}, which is neither a table file nor a table")
@@ -150,13 +152,13 @@ def build_plan(
         )
     plans: list[TablePlan] = []
     for name in order:
-        table = schema.tables[name]
+        target = schema.tables[name]
         keys = first_record_keys(matched[name])
-        key_map, ignored = map_keys(keys or [], table)
+        key_map, ignored = map_keys(keys or [], target)
         filled = set(key_map.values())
         unfilled = [
             c.name
-            for c in table.writable_columns
+            for c in target.writable_columns
             if c.not_null and not c.has_default and c.name not in filled
         ]
         if keys is not None and not key_map:
@@ -168,7 +170,7 @@ def build_plan(
                 f"{name}: NOT NULL columns with no default and no key in the file: "
                 f"{', '.join(unfilled)} (those records will fail)"
             )
-        parents = sorted(table.parents() & set(matched))
+        parents = sorted(target.parents() & set(matched))
         plans.append(TablePlan(name, matched[name], key_map, ignored, unfilled, parents))
     in_backup = set(matched) | set(excluded)
     without_file = sorted(t for t in schema.tables if t not in in_backup and not t.startswith("_katarestore"))

@@ -13,15 +13,15 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psycopg
 
-from katarestore_tui.engine.connect import FatalError
+from katarestore_tui.errors import FatalError
 from katarestore_tui.jsontext import dumps_exact
 from katarestore_tui.locations import make_private_dir, run_dir
 
@@ -129,14 +129,14 @@ class QuarantineWriter:
             os.close(fd)
         self._unsynced.discard(table)
 
-    def replace(self, table: str, entries: list[dict]) -> None:
+    def replace(self, table: str, entries: list[dict[str, Any]]) -> None:
         """Rewrite the table's quarantine with exactly these entries (after a retry)."""
         with self._lock:
             self._drop(table)
             make_private_dir(self.folder)
             _rewrite(self.path(table), (dumps_exact(e) + "\n" for e in entries))
 
-    def forget(self, table: str, keep: Callable[[dict], bool]) -> int:
+    def forget(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> int:
         """Drop entries of `table` for which keep(entry) is false; returns how many went."""
         with self._lock:
             self._drop(table)
@@ -196,7 +196,7 @@ def _append_line(fd: int, data: bytes) -> None:
         raise
 
 
-def _rewrite(path: Path, lines) -> None:
+def _rewrite(path: Path, lines: Iterable[str]) -> None:
     """Replace the file's content atomically: a full disk leaves the old file as it was."""
     tmp = path.with_name(path.name + ".tmp")
     try:
@@ -215,7 +215,7 @@ def _safe_file_name(table: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in table) or "_"
 
 
-def read_entries(path: Path) -> Iterator[dict]:
+def read_entries(path: Path) -> Iterator[dict[str, Any]]:
     """The file's entries; a last line without its newline is torn (a write cut short by a
     kill or a full disk) and skipped: its record's batch never committed."""
     with open(path, encoding="utf-8", errors="surrogateescape") as handle:
@@ -226,7 +226,7 @@ def read_entries(path: Path) -> Iterator[dict]:
                 yield json.loads(line, parse_float=Decimal)
 
 
-def read_quarantine(run_id: str, table: str | None = None) -> Iterator[dict]:
+def read_quarantine(run_id: str, table: str | None = None) -> Iterator[dict[str, Any]]:
     """Every quarantined record of a run (of one table when given), in file order."""
     folder = quarantine_dir(run_id)
     if not folder.exists():

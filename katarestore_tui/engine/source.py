@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from katarestore_tui.backup.catalog import TableFile
 from katarestore_tui.db.schema import Table
@@ -37,7 +38,7 @@ def inline_batches(
     return encoded_batches(table_file, table, batch_size, skip)
 
 
-def _read_exactly(stream, size: int) -> bytes | None:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
     data = stream.read(size)
     return data if data and len(data) == size else None
 
@@ -75,7 +76,7 @@ class ParserProcess:
         assert self._child.stdin is not None and self._child.stdout is not None
         self._child.stdin.write(pickle.dumps((table_file, table, batch_size, skip)))
         self._child.stdin.close()
-        self._ahead: queue.Queue = queue.Queue(maxsize=READ_AHEAD)
+        self._ahead: queue.Queue[Any] = queue.Queue(maxsize=READ_AHEAD)
         self._stop = threading.Event()
         parsed = None if on_parsed is None else lambda: self._then(on_parsed)
         self._reader = threading.Thread(
@@ -129,7 +130,7 @@ class ParserProcess:
 _EOF = object()
 
 
-def _drain(stream, ahead: queue.Queue, stop: threading.Event,
+def _drain(stream: IO[bytes], ahead: queue.Queue[Any], stop: threading.Event,
            on_parsed: Callable[[], None] | None = None) -> None:
     """Read frames from the parser until it ends; `_EOF` marks a stream that stopped short."""
     while not stop.is_set():

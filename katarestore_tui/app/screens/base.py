@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from textual.dom import DOMNode
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from katarestore_tui.redact import redact_text
 
+if TYPE_CHECKING:
+    from textual import getters
 
-def report_worker_state(node: DOMNode, event: Worker.StateChanged) -> bool:
+    from katarestore_tui.app.app import KatarestoreApp
+
+
+def report_worker_state(node: Screen[Any] | App[Any], event: Worker.StateChanged) -> bool:
     """The one place a worker's error becomes a message for the operator; True on error."""
     worker = event.worker
     if event.state == WorkerState.ERROR:
@@ -29,8 +36,11 @@ def report_worker_state(node: DOMNode, event: Worker.StateChanged) -> bool:
     return False
 
 
-class KataScreen(Screen):
+class KataScreen(Screen[Any]):
     """Base screen: worker errors are shown, then the screen undoes its busy look."""
+
+    if TYPE_CHECKING:  # `self.app` is katarestore's app, with its attributes (Textual's idiom)
+        app = getters.app(KatarestoreApp)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if report_worker_state(self, event):

@@ -1,8 +1,9 @@
 """Benchmark screen: compare restore strategies on a backup, and watch the history for regressions.
 
-The run happens in a thread worker that only posts messages; the screen draws the live
-progress per strategy, the comparison (table and bars), the history (table and one
-trend line per strategy) and a side-by-side view of two history runs picked with Enter.
+The run happens in a thread worker that only posts messages; the screen owns the run (its
+controls, the live progress per strategy, the worker) and hands the figures to two widgets:
+the comparison (table and bars, widgets/benchmark/comparison.py) and the history (table,
+one trend line per strategy and two runs side by side, widgets/benchmark/history_view.py).
 """
 
 from __future__ import annotations
@@ -12,27 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Header, Label, ProgressBar, Select, Static
 from textual.worker import Worker
 
 from katarestore_tui.app.screens.base import KataScreen
-from katarestore_tui.app.widgets.benchmark.cells import (
-    COLORS,
-    COMPARISON_COLUMNS,
-    HISTORY_COLUMNS,
-    comparison_cells,
-    history_cells,
-    side_by_side,
-    when,
-)
-from katarestore_tui.app.widgets.charts import Bar, BarChart, Point, Trend, TrendChart
-from katarestore_tui.app.widgets.lists import ListTable
+from katarestore_tui.app.widgets.benchmark.comparison import BenchComparison
+from katarestore_tui.app.widgets.benchmark.history_view import BenchHistory
 from katarestore_tui.backup.catalog import BackupError, find_backups
 from katarestore_tui.bench.events import (
     BenchEvent,
@@ -42,14 +33,10 @@ from katarestore_tui.bench.events import (
     StrategyProgress,
     StrategyStarted,
 )
-from katarestore_tui.bench.figures import (
-    compare,
-    fmt_rate,
-    fmt_seconds,
-)
+from katarestore_tui.bench.figures import fmt_rate, fmt_seconds
 from katarestore_tui.bench.runner import ALL_STRATEGIES, BenchConfig, BenchResult, run_benchmark
 from katarestore_tui.engine import DEFAULT_BATCH_SIZE
-from katarestore_tui.history.benchmarks import rate_series, read_benchmarks
+from katarestore_tui.history.benchmarks import read_benchmarks
 
 
 @dataclass
@@ -105,7 +92,6 @@ class BenchmarkScreen(KataScreen):
         self.history: list[dict] = []  # oldest first
         self.current: dict | None = None  # the record shown in the comparison
         self.live: dict[str, dict] = {}  # figures of the run in progress
-        self.marks: list[str] = []  # bench ids picked for side-by-side, in picking order
         self._cancel: threading.Event | None = None
         self.running = False
 
@@ -128,22 +114,13 @@ class BenchmarkScreen(KataScreen):
                         yield Label(name, classes="strategy-name")
                         yield ProgressBar(total=1, show_eta=False, id=f"bar-{name}")
                         yield Label("idle", id=f"state-{name}", classes="strategy-state")
-            yield Static("Comparison", classes="section")
-            yield Static(id="bench-caption")
-            yield DataTable(id="bench-table", cursor_type="none", zebra_stripes=True)
-            yield BarChart(id="bench-bars")
-            yield Static("History: rows/s per strategy, oldest to newest (red: a regression)",
-                         classes="section")
-            yield ListTable(id="bench-history", cursor_type="row", zebra_stripes=True)
-            yield TrendChart(id="bench-trend")
-            yield Static(id="bench-compare")
+            yield BenchComparison()
+            yield BenchHistory()
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#bench-table", DataTable).add_columns(*COMPARISON_COLUMNS)
-        history = self.query_one("#bench-history", DataTable)
-        history.add_column(" ", width=1, key="mark")
-        history.add_columns(*HISTORY_COLUMNS)
+        self.query_one(BenchComparison).setup()
+        self.query_one(BenchHistory).setup()
         self.load_backups()
         self.load_history()
         self.current = self.history[-1] if self.history else None
@@ -166,109 +143,25 @@ class BenchmarkScreen(KataScreen):
 
     def load_history(self) -> None:
         self.history = read_benchmarks()
-        table = self.query_one("#bench-history", DataTable)
-        table.clear()
-        self.marks = [m for m in self.marks if any(r.get("bench_id") == m for r in self.history)]
-        for record in reversed(self.history):
-            table.add_row(*history_cells(record, self._mark_of(record.get("bench_id"))),
-                          key=record.get("bench_id"))
-        self.show_trend()
-        self.show_side_by_side()
+        self.query_one(BenchHistory).show(self.history)
+
+    @property
+    def marks(self) -> list[str]:
+        """The bench ids picked for the side-by-side view, in picking order."""
+        return self.query_one(BenchHistory).marks
 
     def set_status(self, text: str) -> None:
         self.query_one("#bench-status", Static).update(text)
 
-    # ------------------------------------------------------------------ comparison
+    # ------------------------------------------------------------------ the views
 
     def show_comparison(self) -> None:
         record = self.current
         strategies = self.live if self.running else ((record or {}).get("strategies") or {})
-        table = self.query_one("#bench-table", DataTable)
-        table.clear()
-        rows = compare(strategies)
-        for row in rows:
-            table.add_row(*comparison_cells(row), key=row.strategy)
-        self.query_one("#bench-bars", BarChart).bars = [
-            Bar(row.strategy + ("*" if row.extrapolated else ""), row.seconds or 0.0,
-                f"{fmt_seconds(row.seconds)} · {fmt_rate(row.rows_per_s)}" if row.seconds else row.status,
-                COLORS.get(row.strategy, "cyan"))
-            for row in rows
-        ]
-        caption = self.query_one("#bench-caption", Static)
-        if self.running:
-            caption.update("this run so far (a line appears as each strategy finishes)")
-        elif record is None:
-            caption.update("no benchmark yet: choose a backup and press r")
-        else:
-            extra = ""
-            if any(r.extrapolated for r in rows):
-                extra = (f"; * extrapolated from the first {record.get('limit_rows') or 0:,} rows "
-                         "per table")
-            caption.update(f"{when(record)} · {record.get('backup')} · {record.get('records') or 0:,} "
-                           f"records · batch {record.get('batch_size', 0):,} · jobs "
-                           f"{record.get('jobs', 1)} · time = median of {record.get('repeat', 1)}{extra}")
-
-    # ------------------------------------------------------------------ history views
-
-    def _mark_of(self, bench_id: str | None) -> str:
-        """"A" or "B" for a run picked for the side-by-side view, else ""."""
-        marks = self._ordered_marks()
-        return chr(ord("A") + marks.index(bench_id)) if bench_id in marks else ""
-
-    def _ordered_marks(self) -> list[str]:
-        """Marked runs oldest first: A is 'before', B is 'after'."""
-        order = {r.get("bench_id"): i for i, r in enumerate(self.history)}
-        return sorted(self.marks, key=lambda m: order.get(m, -1))
-
-    def show_trend(self) -> None:
-        series = rate_series(self.history, ALL_STRATEGIES)
-        marks = {}
-        ids = [r.get("bench_id") for r in self.history]
-        for letter, bench_id in zip("AB", self._ordered_marks(), strict=False):
-            if bench_id in ids:
-                marks[ids.index(bench_id)] = letter
-        points = {name: [Point(p.value, p.regression, p.extrapolated) for p in pts]
-                  for name, pts in series.items()}
-        first = when(self.history[0])[:10] if self.history else ""
-        last = when(self.history[-1])[:10] if self.history else ""
-        self.query_one("#bench-trend", TrendChart).trend = Trend(points, marks, first, last) \
-            if self.history else None
-
-    def show_side_by_side(self) -> None:
-        panel = self.query_one("#bench-compare", Static)
-        picked = [r for m in self._ordered_marks() for r in self.history if r.get("bench_id") == m]
-        if len(picked) < 2:
-            hint = "Pick two past runs (enter, or m) to compare them side by side."
-            panel.update(Text(hint if self.history else "", style="dim"))
-            return
-        panel.update(side_by_side(picked[0], picked[1]))
-
-    @on(DataTable.RowSelected, "#bench-history")
-    def history_row_picked(self, event: DataTable.RowSelected) -> None:
-        self._toggle_mark(event.row_key.value)
+        self.query_one(BenchComparison).show(strategies, record, self.running)
 
     def action_mark(self) -> None:
-        table = self.query_one("#bench-history", DataTable)
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            self._toggle_mark(key)
-
-    def _toggle_mark(self, bench_id: str | None) -> None:
-        if bench_id is None:
-            return
-        if bench_id in self.marks:
-            self.marks.remove(bench_id)
-        else:
-            self.marks = ([*self.marks, bench_id])[-2:]
-        table = self.query_one("#bench-history", DataTable)
-        for record in self.history:
-            key = record.get("bench_id")
-            if key is None:
-                continue
-            mark = chr(ord("A") + self._ordered_marks().index(key)) if key in self.marks else ""
-            table.update_cell(key, "mark", Text(mark, style="bold yellow"))
-        self.show_trend()
-        self.show_side_by_side()
+        self.query_one(BenchHistory).mark_highlighted()
 
     # ------------------------------------------------------------------ running
 
@@ -301,7 +194,10 @@ class BenchmarkScreen(KataScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="benchmark")
     def bench_worker(self, config: BenchConfig, cancel: threading.Event) -> None:
-        result = run_benchmark(config, lambda event: self.post_message(BenchProgress(event)), cancel)
+        def forward(event: BenchEvent) -> None:
+            self.post_message(BenchProgress(event))
+
+        result = run_benchmark(config, forward, cancel)
         self.post_message(BenchComplete(result))
 
     @on(Button.Pressed, "#bench-cancel")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -79,7 +79,8 @@ class FailuresScreen(KataScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="quarantine")
     def load(self) -> None:
-        entries, total = [], 0
+        entries: list[dict[str, Any]] = []
+        total = 0
         for entry in read_quarantine(self.run_id):
             total += 1
             if len(entries) < MAX_ENTRIES:
@@ -205,18 +206,20 @@ class FailuresScreen(KataScreen):
             self.notify("no record selected", severity="warning")
             return
         problem = self.app.target_problem(self.run)
-        if problem:
-            self.notify(problem, title="Not retried", severity="error", timeout=15)
+        dsn = self.app.dsn
+        if problem or dsn is None:  # target_problem names a missing DSN
+            self.notify(problem or "no target database", title="Not retried", severity="error",
+                        timeout=15)
             return
         self.notify(f"retrying every quarantined record of {', '.join(tables)} "
                     "(the engine retries whole tables)")
         self.query_one(FailureTable).loading = True
-        self.retry(tables)
+        self.retry(tables, dsn)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="retry")
-    def retry(self, tables: list[str]) -> None:
+    def retry(self, tables: list[str], dsn: str) -> None:
         for table in tables:
-            self.post_message(RetryDone(retry_run(self.run_id, self.app.dsn, table)))
+            self.post_message(RetryDone(retry_run(self.run_id, dsn, table)))
 
     @on(RetryDone)
     def retried(self, message: RetryDone) -> None:

@@ -118,12 +118,14 @@ class HistoryScreen(KataScreen):
         if not run or not is_resumable(run):
             return
         problem = self.app.target_problem(run)
-        if problem:
-            self.notify(problem, title="Not resumed", severity="error", timeout=15)
+        dsn = self.app.dsn
+        if problem or dsn is None:  # target_problem names a missing DSN
+            self.notify(problem or "no target database", title="Not resumed", severity="error",
+                        timeout=15)
             return
         o = run.get("options") or {}
         options = RestoreOptions(
-            backup=run.get("backup", ""), dsn=self.app.dsn, schema=o.get("schema", "public"),
+            backup=run.get("backup", ""), dsn=dsn, schema=o.get("schema", "public"),
             batch_size=o.get("batch_size", 10_000), jobs=o.get("jobs", 1),
             on_conflict=o.get("on_conflict", "skip"), tables=o.get("tables") or [],
             exclude=o.get("exclude") or [], single_transaction=o.get("single_transaction", False),

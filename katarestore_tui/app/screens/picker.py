@@ -12,9 +12,9 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual.worker import Worker, get_current_worker
 
-from katarestore_tui.app.estimate import estimate_backup
 from katarestore_tui.app.messages import BackupsFound, PlanReady, PlanRefused, RecordsEstimated
 from katarestore_tui.app.preferences import Preferences
+from katarestore_tui.app.record_estimate import estimate_backup
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.picker.backup_table import BackupTable
 from katarestore_tui.app.widgets.picker.file_preview import FilePreview

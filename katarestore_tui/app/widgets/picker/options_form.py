@@ -37,8 +37,8 @@ class WholeNumber(Validator):
 class PlainCheckbox(Checkbox):
     """A checkbox whose mark is visible without colour: X when on, blank when off."""
 
-    @property
-    def BUTTON_INNER(self) -> str:
+    @property  # a property, so the mark follows the value
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
         return "X" if self.value else " "
 
 

@@ -51,7 +51,7 @@ def utc_text(text: str, base_type: str) -> str | None:
     return instant.isoformat()
 
 
-def _utc(found: re.Match, time_only: bool) -> datetime | None:
+def _utc(found: re.Match[str], time_only: bool) -> datetime | None:
     """The instant as a naive UTC datetime; None for fields the server must judge."""
     hour, minute, second = int(found["h"]), int(found["mi"]), int(found["s"] or 0)
     micros = _micros(found["f"])

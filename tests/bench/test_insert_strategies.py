@@ -9,8 +9,8 @@ from pathlib import Path
 import psycopg
 
 from katarestore_tui.backup.catalog import table_file
+from katarestore_tui.bench.insert_strategies import read_whole_file
 from katarestore_tui.bench.runner import BenchConfig, run_benchmark
-from katarestore_tui.bench.wholefile import read_whole_file
 from katarestore_tui.demo import create_demo_schema, write_demo_backup
 from tests.bench.fixtures import scratch_left
 

@@ -19,8 +19,8 @@ import psycopg
 from psycopg import sql
 
 from katarestore_tui.backup.catalog import TableFile
-from katarestore_tui.bench.context import StrategyContext
 from katarestore_tui.bench.figures import StrategyRun, TableRun
+from katarestore_tui.bench.strategy_context import StrategyContext
 from katarestore_tui.db.convert import ConversionError
 from katarestore_tui.engine.encoder import RecordEncoder
 from katarestore_tui.engine.loader import is_row_error

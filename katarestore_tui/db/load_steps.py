@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -54,11 +55,11 @@ def truncate(conn: psycopg.Connection, schema: str, tables: list[str]) -> None:
 @dataclass
 class Orphan:
     fk: ForeignKey
-    row: dict  # the row as stored, column -> value
+    row: dict[str, Any]  # the row as stored, column -> value
     undone: bool = False  # an update of a row from before the run, put back as it was
 
 
-def _orphan_conditions(schema: str, fk: ForeignKey, run_id: str) -> tuple[sql.Composed, tuple]:
+def _orphan_conditions(schema: str, fk: ForeignKey, run_id: str) -> tuple[sql.Composed, tuple[Any, ...]]:
     """SQL for "row c of fk.table breaks fk and this run wrote it", and its parameters."""
     child = sql.Identifier("c")
     present = sql.SQL(" AND ").join(
@@ -149,16 +150,16 @@ def reset_sequences(conn: psycopg.Connection, schema: Schema, tables: list[str]
     moved, problems = [], []
     for name in tables:
         for seq in schema.tables[name].sequences:
-            top = conn.execute(
+            top = _one(conn.execute(
                 sql.SQL("SELECT max({}) FROM {}").format(
                     sql.Identifier(seq.column), sql.Identifier(schema.name, name)
                 )
-            ).fetchone()[0]
+            ).fetchone())
             if top is None:
                 continue
-            current = conn.execute(
+            current = _one(conn.execute(
                 "SELECT pg_sequence_last_value(%s::regclass)", (seq.name,)
-            ).fetchone()[0]
+            ).fetchone())
             position = current if current is not None else 0
             if top > position:
                 try:
@@ -173,3 +174,9 @@ def reset_sequences(conn: psycopg.Connection, schema: Schema, tables: list[str]
                     continue
                 moved.append(f"{seq.name} -> {top}")
     return moved, problems
+
+
+def _one(row: tuple[Any, ...] | None) -> Any:
+    """The single value of an aggregate's row (an aggregate always returns one row)."""
+    assert row is not None
+    return row[0]
