@@ -163,3 +163,35 @@ def test_the_suite_stops_the_embedded_server_it_started(private_dir: Path, tmp_p
     done = _nested_pytest(tmp_path, private_dir)
     assert done.returncode == 0, done.stdout + done.stderr
     assert is_postgres(pid) and postmaster_pid(private_dir) == pid
+
+
+SYSTEM_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+
+
+@pytest.mark.skipif(not SYSTEM_BIN, reason="no system PostgreSQL under /usr/lib/postgresql")
+def test_a_server_of_another_major_is_explained_and_stopped(
+    private_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As after an upgrade from pgserver (16): the old server runs, the wheel's is 18."""
+    from katarestore_tui.db.embedded import EmbeddedServerError
+
+    system = SYSTEM_BIN[-1].parent
+    monkeypatch.setenv("KATARESTORE_PG_BIN", str(system))
+    embedded_dsn()
+    pid = postmaster_pid(private_dir)
+    old_major = (private_dir / "PG_VERSION").read_text().strip()
+    monkeypatch.delenv("KATARESTORE_PG_BIN")
+    new_major = pgbinaries.server_version(pgbinaries.bin_dir()).split(".")[0]
+    assert old_major != new_major
+
+    with pytest.raises(EmbeddedServerError, match=f"created by PostgreSQL {old_major}.*embedded stop"):
+        embedded_dsn()
+    status = json.loads(katarestore("embedded", "status", "--json").stdout)
+    assert status["running"] is True and status["pid"] == pid
+    assert status["server_version"].startswith(f"{old_major}.")
+    assert "cannot start it" in status["binaries_problem"]
+
+    done = katarestore("embedded", "stop")  # the wheel's pg_ctl stops the older server
+    assert done.returncode == 0, done.stderr
+    assert f"pid {pid}" in done.stdout and not is_postgres(pid)
+    assert (private_dir / "PG_VERSION").read_text().strip() == old_major  # data kept as it was
