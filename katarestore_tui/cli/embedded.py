@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from katarestore_tui.cli.output import print_json
-from katarestore_tui.db.embedded import EmbeddedServerError, stop_embedded
+from katarestore_tui.db.embedded import EmbeddedServerError, data_folder, stop_embedded
 from katarestore_tui.db.embedded_status import EmbeddedStatus, embedded_status
 from katarestore_tui.errors import EXIT_FATAL, EXIT_OK
 
@@ -67,16 +67,20 @@ def status_text(status: EmbeddedStatus) -> str:
 
 
 def _stop(as_json: bool) -> int:
-    before = embedded_status()
+    """Exit 0 when it stopped or nothing ran (said so); 3 when it could not be stopped."""
+    folder = data_folder()
     try:
         pid = stop_embedded()
-    except EmbeddedServerError as exc:
+    except EmbeddedServerError as exc:  # already says what failed and shows the log's tail
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
+    except OSError as exc:
+        print(f"error: cannot reach the embedded PostgreSQL in {folder}: {exc}", file=sys.stderr)
+        return EXIT_FATAL
     if as_json:
-        print_json({"stopped": pid is not None, "pid": pid, "data_dir": str(before.data_dir)})
+        print_json({"stopped": pid is not None, "pid": pid, "data_dir": str(folder)})
     elif pid is None:
-        print(f"the embedded PostgreSQL is not running (data folder {before.data_dir}): nothing to stop")
+        print(f"the embedded PostgreSQL is not running (data folder {folder}): nothing to stop")
     else:
-        print(f"stopped the embedded PostgreSQL (pid {pid}); its data is kept in {before.data_dir}")
+        print(f"stopped the embedded PostgreSQL (pid {pid}); its data is kept in {folder}")
     return EXIT_OK
