@@ -24,11 +24,12 @@ from tests.helpers import private_embedded_dir
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def katarestore(*argv: str) -> subprocess.CompletedProcess[str]:
-    """The installed CLI in a child process, with this test's environment."""
+def katarestore(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """The installed CLI in a child process, with this test's environment (plus `env`)."""
     return subprocess.run(
         [sys.executable, "-m", "katarestore_tui", *argv],
         capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+        env={**os.environ, **env},
     )
 
 
@@ -102,6 +103,19 @@ def test_status_reports_the_running_server_and_stop_ends_it_with_a_session_open(
     assert embedded_dsn("katarestore") == dsn
     with psycopg.connect(dsn) as conn:
         assert conn.execute("SELECT v FROM kept").fetchone() == ("still here",)
+
+
+def test_a_stop_that_cannot_run_says_so_and_leaves_the_server_up(
+    private_dir: Path, tmp_path: Path
+) -> None:
+    embedded_dsn()
+    pid = postmaster_pid(private_dir)
+    done = katarestore("embedded", "stop", KATARESTORE_PG_BIN=str(tmp_path / "no-bin"))
+    assert done.returncode == 3
+    assert done.stdout == ""
+    assert "is missing (from KATARESTORE_PG_BIN)" in done.stderr
+    assert is_postgres(pid)  # nothing half-done: still running, still answering
+    assert json.loads(katarestore("embedded", "status", "--json").stdout)["pid"] == pid
 
 
 def test_status_names_a_folder_the_binaries_cannot_open(private_dir: Path) -> None:
