@@ -209,3 +209,23 @@ def test_a_server_of_another_major_is_explained_and_stopped(
     assert done.returncode == 0, done.stderr
     assert f"pid {pid}" in done.stdout and not is_postgres(pid)
     assert (private_dir / "PG_VERSION").read_text().strip() == old_major  # data kept as it was
+
+
+def test_default_folder_is_per_major_and_an_older_one_is_named(
+    monkeypatch: pytest.MonkeyPatch, private_dirs: Path
+) -> None:
+    """Upgrading from 0.1.0: its PostgreSQL 16 folder is kept and named, not refused."""
+    monkeypatch.delenv("KATARESTORE_EMBEDDED_DIR")
+    older = private_dirs / "pg"  # private_dirs is this test's KATARESTORE_DATA_DIR
+    older.mkdir(parents=True)
+    (older / "PG_VERSION").write_text("16\n")
+    major = pgbinaries.server_version(pgbinaries.bin_dir()).split(".")[0]
+
+    status = json.loads(katarestore("embedded", "status", "--json").stdout)
+    assert status["data_dir"] == str((private_dirs / f"pg{major}").resolve())
+    assert status["state"] == "not created" and status["binaries_problem"] is None
+    assert status["older_dir"] == str(older.resolve())
+    assert status["older_version"] == "16" and status["older_pid"] is None
+    text = katarestore("embedded", "status").stdout
+    assert f"{older.resolve()} (PostgreSQL 16, stopped; kept as it was)" in text
+    assert sorted(p.name for p in private_dirs.iterdir()) == ["pg"]  # status created nothing

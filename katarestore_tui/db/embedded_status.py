@@ -17,6 +17,7 @@ import psycopg
 from katarestore_tui.db import pgbinaries
 from katarestore_tui.db.embedded import LOG_NAME, data_folder, owner_name, socket_uri
 from katarestore_tui.db.postmaster import read_postmaster
+from katarestore_tui.locations import legacy_embedded_pg_dir
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class EmbeddedStatus:
     binaries_problem: str | None = None  # why no server could be started from here
     runs_as: str | None = None  # as root: the system account that owns the folder
     log_file: Path | None = None
+    # katarestore 0.1.0's folder (PostgreSQL 16, from pgserver), when it is still on disk:
+    # kept as it was, and its server may still run, so status names it and how to stop it
+    older_dir: Path | None = None
+    older_version: str | None = None
+    older_pid: int | None = None
 
     @property
     def running(self) -> bool:
@@ -52,9 +58,9 @@ def embedded_status() -> EmbeddedStatus:
     """The state of the embedded server in `data_folder()`; never starts or stops it."""
     pgdata = data_folder()
     binaries, binaries_version, problem = _binaries()
-    status = EmbeddedStatus(
-        pgdata, "not created", binaries=binaries, binaries_version=binaries_version,
-        binaries_problem=problem,
+    status = replace(
+        _older_folder(pgdata), data_dir=pgdata, binaries=binaries,
+        binaries_version=binaries_version, binaries_problem=problem,
     )
     version_file = pgdata / "PG_VERSION"
     if not version_file.exists():
@@ -92,6 +98,23 @@ def describe_embedded() -> str:
         return f"{head} (stopped)"
     as_user = f", runs as {status.runs_as}" if status.runs_as else ""
     return f"{head} (started by katarestore, pid {status.pid}{as_user})"
+
+
+def _older_folder(pgdata: Path) -> EmbeddedStatus:
+    """A status naming katarestore 0.1.0's folder if it exists beside the current one."""
+    blank = EmbeddedStatus(pgdata, "not created")
+    if os.environ.get("KATARESTORE_EMBEDDED_DIR"):
+        return blank  # the operator chose the folder: nothing else is ours to mention
+    older = legacy_embedded_pg_dir().expanduser().resolve()
+    if older == pgdata:
+        return blank
+    try:
+        version = (older / "PG_VERSION").read_text().strip()
+    except OSError:
+        return blank
+    info = read_postmaster(older)
+    pid = info.pid if info is not None and info.alive else None
+    return replace(blank, older_dir=older, older_version=version, older_pid=pid)
 
 
 def _binaries() -> tuple[Path | None, str | None, str | None]:
