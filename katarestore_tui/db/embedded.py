@@ -14,7 +14,10 @@ Why we drive `initdb`/`pg_ctl` ourselves instead of the wheel's Python API:
   supplementary groups, and only add search permission (o+x) on the folders above the data
   folder (`/root` becomes 0701). A data folder made earlier keeps its owner (folders
   pgserver made as root belong to its `pgserver` user, and stay so).
-* The wrappers' start timeouts are fixed and their in-process caches go stale after a stop.
+* The wheel's Python layer (pgserver's, forked) does otherwise as root: it creates the user
+  with a login shell, makes every folder above the data folder readable by everyone
+  (g+rx,o+rx: `/root` becomes 0755), may make the socket folder 0777, starts with a fixed
+  10 s timeout, and keeps an in-process cache that goes stale after a stop.
 
 Only the server's Unix socket is used (no TCP port), in the data folder, which is 0700:
 nobody but the owner (and root) can connect, so `trust` authentication is safe.
