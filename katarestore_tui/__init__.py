@@ -1,8 +1,13 @@
 """katarestore: restore PostgreSQL from JSON backups."""
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
-__version__ = "0.1.0"
+# One source for the version: pyproject.toml, read from the installed package's metadata.
+try:
+    __version__ = version("katarestore")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 # Backup numbers stay exact at any length (PostgreSQL's numeric holds 131,072 digits before
 # the point), so Python's limit on int <-> str digits (4,300 by default) is lifted for the

@@ -36,10 +36,25 @@ def benchmarks_file() -> Path:
     return data_dir() / "benchmarks.jsonl"
 
 
-def embedded_pg_dir() -> Path:
-    """The embedded PostgreSQL's data folder; `$KATARESTORE_EMBEDDED_DIR` overrides it."""
+def embedded_pg_dir(major: str | None) -> Path:
+    """The embedded PostgreSQL's data folder; `$KATARESTORE_EMBEDDED_DIR` overrides it.
+
+    One per major version (`pg18`): a folder opens only with the major that made it, so new
+    binaries start a folder of their own and an older one is kept as it was. Without a
+    known major, the folder katarestore 0.1 used (`pg`, PostgreSQL 16 from pgserver).
+    """
     override = os.environ.get("KATARESTORE_EMBEDDED_DIR")
-    return Path(override) if override else data_dir() / "pg"
+    if override:
+        return Path(override)
+    return data_dir() / (f"pg{major}" if major else LEGACY_EMBEDDED_NAME)
+
+
+LEGACY_EMBEDDED_NAME = "pg"  # katarestore 0.1.0's folder, made by pgserver's PostgreSQL 16
+
+
+def legacy_embedded_pg_dir() -> Path:
+    """Where katarestore 0.1.0 kept its embedded server (shown by `katarestore embedded status`)."""
+    return data_dir() / LEGACY_EMBEDDED_NAME
 
 
 def preferences_file() -> Path:

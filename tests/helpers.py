@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+import tempfile
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,3 +45,18 @@ def assert_balanced(result) -> None:
     """The invariant: every record read is loaded, a duplicate, or failed."""
     for name, stats in result.tables.items():
         assert stats.loaded + stats.duplicates + stats.failed == stats.records, name
+
+
+@contextlib.contextmanager
+def private_embedded_dir() -> Iterator[Path]:
+    """A folder for a private embedded server, removed afterwards.
+
+    Not under pytest's tmp_path: every pytest session on the machine resets
+    /tmp/pytest-of-<user> to 0700, and the server's service account (as root) would then
+    lose its way to its own data folder mid-test.
+    """
+    base = Path(tempfile.mkdtemp(prefix="katarestore-test-"))
+    try:
+        yield base / "pg"
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -16,6 +16,7 @@ CORE_MODULES = [
     "katarestore_tui.cli.history",
     "katarestore_tui.cli.bench",
     "katarestore_tui.cli.demo",
+    "katarestore_tui.cli.embedded",
 ]
 
 

@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
             from katarestore_tui.cli.demo import demo_command
 
             return demo_command(args)
+        if command == "embedded":
+            from katarestore_tui.cli.embedded import embedded_command
+
+            return embedded_command(args)
     except KeyboardInterrupt:
         print("\nstopped at once; the run is resumable (katarestore history)", file=sys.stderr)
         return EXIT_FATAL

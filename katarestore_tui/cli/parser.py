@@ -113,7 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
                       help="create the sample tables in a database that has other tables "
                       "(tables the demo did not create are never dropped or changed)")
     demo.add_argument("--json", action="store_true")
+    _embedded_parser(sub)
     return parser
+
+
+def _embedded_parser(sub: argparse._SubParsersAction) -> None:
+    """`katarestore embedded status|stop`: the private server outlives katarestore on purpose."""
+    embedded = sub.add_parser(
+        "embedded", help="the embedded PostgreSQL (status, stop)",
+        description="The private PostgreSQL katarestore starts when no database is named. It "
+        "keeps running after katarestore exits, so the next run reuses it; stop it here.",
+    )
+    actions = embedded.add_subparsers(dest="embedded_action", required=True)
+    status = actions.add_parser("status", help="is it running: data folder, port, pid, version")
+    status.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    stop = actions.add_parser("stop", help="stop it cleanly (fast shutdown; data is kept)")
+    stop.add_argument("--json", action="store_true", help="one JSON object on stdout")
 
 
 def backup_root(args: argparse.Namespace) -> Path:

