@@ -102,6 +102,11 @@ class KatarestoreApp(App[int]):
         if message.source == "embedded":
             self.target_label = (f"[b]Target[/b]  {_escape(message.description)} "
                                  "[dim](no --dsn, no $DATABASE_URL)[/]")
+        elif message.source not in ("--dsn", "$DATABASE_URL"):  # a .env file or the PG* variables
+            where = _escape(message.description)
+            if message.schema != "public":
+                where += f" schema {_escape(message.schema)}"
+            self.target_label = f"[b]Target[/b]  {where} [dim](from {_escape(message.source)})[/]"
         else:
             self.target_label = f"[b]Target[/b]  {where} [dim](from {message.source})[/]"
 
