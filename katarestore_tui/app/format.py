@@ -9,12 +9,10 @@ from pathlib import Path
 
 import humanize
 
+from katarestore_tui.words import noun, plural
+
+__all__ = ["noun", "plural"]  # re-exported: the screens count through fmt
 _plain = json.JSONEncoder(ensure_ascii=False)
-
-
-def plural(number: int, word: str) -> str:
-    """`1 record`, `2,000 records`."""
-    return f"{number:,} {word}" + ("" if number == 1 else "s")
 
 
 def size(num_bytes: int | float) -> str:

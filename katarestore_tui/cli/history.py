@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from katarestore_tui.cli.output import print_json, summary_text
+from katarestore_tui.cli.output import print_json, summary_text, usage_error
 from katarestore_tui.engine import read_quarantine
-from katarestore_tui.errors import EXIT_USAGE
 from katarestore_tui.history.runs import RunNotFound, is_resumable, list_runs, read_run
+from katarestore_tui.words import noun
 
 
 def history_command(args: argparse.Namespace) -> int:
@@ -15,8 +15,7 @@ def history_command(args: argparse.Namespace) -> int:
         try:
             run = read_run(args.run_id)
         except RunNotFound as exc:
-            print(f"error: {exc}")
-            return EXIT_USAGE
+            return usage_error(str(exc), args.json)
         if args.json:
             print_json(run)
             return 0
@@ -52,8 +51,7 @@ def failures_command(args: argparse.Namespace) -> int:
     try:
         read_run(args.run_id)
     except RunNotFound as exc:
-        print(f"error: {exc}")
-        return EXIT_USAGE
+        return usage_error(str(exc), args.json)
     entries = list(read_quarantine(args.run_id, args.table))
     if args.json:
         print_json(entries)
@@ -67,5 +65,6 @@ def failures_command(args: argparse.Namespace) -> int:
         print(f"{e['table']} {where} in {e.get('file')}: [{code}] {e.get('message')}")
         if e.get("detail"):
             print(f"    {e['detail']}")
-    print(f"\n{len(entries):,} failed records; full records in the run's failed/ folder")
+    print(f"\n{len(entries):,} failed {noun(len(entries), 'record')}; full records in the run's "
+          "failed/ folder")
     return 0

@@ -26,7 +26,7 @@ class OverallProgress(Vertical):
         self.query_one(ProgressBar).update(total=total, progress=total if finished else min(read, total))
         records = sum(s.records for s in stats.values())
         failed = sum(s.failed for s in stats.values())
-        parts = [f"{fmt.count(records)} records", f"{fmt.count(failed)} failed",
+        parts = [fmt.plural(records, "record"), f"{fmt.count(failed)} failed",
                  f"elapsed {fmt.duration(elapsed)}"]
         if not (finished or ended):
             parts.append("ETA " + fmt.eta(read, bytes_total, elapsed))

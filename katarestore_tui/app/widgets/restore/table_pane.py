@@ -26,7 +26,7 @@ STATES = (WAITING, LOADING, DONE, PARTIAL, FAILED, SKIPPED, CANCELLED)
 
 
 def counts_line(stats: TableStats) -> str:
-    parts = [f"{fmt.count(stats.records)} records", f"{fmt.count(stats.loaded)} loaded"]
+    parts = [fmt.plural(stats.records, "record"), f"{fmt.count(stats.loaded)} loaded"]
     parts.append(f"{fmt.count(stats.duplicates)} dup")
     failed = f"{fmt.count(stats.failed)} failed"
     parts.append(f"[b $text-error]{failed}[/]" if stats.failed else failed)
