@@ -12,9 +12,9 @@ from katarestore_tui.cli.parser import backup_root
 from katarestore_tui.cli.signals import install_cancel_handlers
 from katarestore_tui.cli.target import target_dsn
 from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE
+from katarestore_tui.words import plural
 
 log = logging.getLogger(__name__)
-from katarestore_tui.words import plural
 
 
 def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> bool:
