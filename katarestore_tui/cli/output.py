@@ -12,6 +12,7 @@ from typing import TextIO
 import humanize
 
 from katarestore_tui.cli.logs import shown
+from katarestore_tui.cli.tables import text_table
 from katarestore_tui.engine import (
     Event,
     LockWait,
@@ -91,22 +92,13 @@ def table_line(s: TableStats) -> str:
 
 
 def summary_text(summary: dict) -> str:
-    rows = [("table", "state", "records", "loaded", "duplicates", "failed", "seconds")]
-    for name, t in summary["tables"].items():
-        rows.append((name, t["state"], f"{t['records']:,}", f"{t['loaded']:,}",
-                     f"{t['duplicates']:,}", f"{t['failed']:,}", f"{t['seconds']:.1f}"))
+    headers = ("table", "state", "records", "loaded", "duplicates", "failed", "seconds")
+    rows = [(name, t["state"], f"{t['records']:,}", f"{t['loaded']:,}", f"{t['duplicates']:,}",
+             f"{t['failed']:,}", f"{t['seconds']:.1f}") for name, t in summary["tables"].items()]
     tot = summary.get("totals") or {}
-    if tot:
-        rows.append(("TOTAL", "", f"{tot['records']:,}", f"{tot['loaded']:,}",
-                     f"{tot['duplicates']:,}", f"{tot['failed']:,}", f"{summary['seconds']:.1f}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)]
-        lines.append("  ".join(cells))
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    totals = ("TOTAL", "", f"{tot['records']:,}", f"{tot['loaded']:,}", f"{tot['duplicates']:,}",
+              f"{tot['failed']:,}", f"{summary['seconds']:.1f}") if tot else None
+    lines = [text_table(headers, rows, "llrrrrr", totals)]
     status = summary["status"]
     lines.append("")
     lines.append(f"status: {status} (run {summary['run_id']})")
