@@ -40,13 +40,6 @@ def rate(records: int, seconds: float) -> str:
     return f"{per_second:,.0f} rows/s"
 
 
-def eta(done: int, total: int, seconds: float) -> str:
-    """Time left at the speed so far, by bytes read."""
-    if done <= 0 or seconds <= 0 or total <= done:
-        return "–"
-    return duration((total - done) * seconds / done)
-
-
 def age(taken: datetime | None, now: datetime) -> str:
     return humanize.naturaltime(now - taken) if taken else "unknown age"
 
