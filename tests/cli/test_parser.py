@@ -132,7 +132,7 @@ def test_zsh_completion() -> None:
     assert run_cli(["completion", "fish"]).returncode == 2  # not offered: usage error
 
 
-def test_quiet_and_verbose(backup: Path, db_dsn: str) -> None:
+def test_quiet(backup: Path, db_dsn: str) -> None:
     base = ["restore", "--dry-run", "--dsn", db_dsn, "--backup-root", str(backup)]
     normal = run_cli(base)
     assert normal.returncode == 0 and "target: " in normal.stderr
@@ -143,6 +143,10 @@ def test_quiet_and_verbose(backup: Path, db_dsn: str) -> None:
     failing = run_cli(["-q", "restore", "--dsn", "postgresql://nobody@127.0.0.1:1/x",
                        "--backup-root", str(backup)])
     assert failing.returncode == 3 and "error:" in failing.stderr  # errors pass -q
+
+
+def test_verbose(backup: Path, db_dsn: str) -> None:
+    base = ["restore", "--dry-run", "--dsn", db_dsn, "--backup-root", str(backup)]
     verbose = run_cli([*base, "-v"])
     assert verbose.returncode == 0
     assert "DEBUG katarestore_tui.cli.restore: options:" in verbose.stderr
