@@ -35,6 +35,22 @@ def redact_dsn(dsn: str | None) -> str:
     return make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
+def describe_dsn(dsn: str) -> str:
+    """user@host:port/db for the operator (no password); the masked DSN when it cannot be parsed."""
+    try:
+        params = conninfo_to_dict(dsn)
+    except Exception:
+        return redact_dsn(dsn)
+    user = str(params.get("user") or "")
+    host = str(params.get("host") or params.get("hostaddr") or "local socket")
+    port = str(params.get("port") or "")
+    dbname = str(params.get("dbname") or user)
+    if params.get("service") and "host" not in params:
+        host = f"service {params['service']}"
+    return (f"{user}@" if user else "") + host + (f":{port}" if port and port != "5432" else "") \
+        + f"/{dbname}"
+
+
 def redact_text(text: str, secrets: tuple[str, ...] = ()) -> str:
     """Mask passwords inside free text such as an exception message."""
     text = _URL_PASSWORD.sub(lambda m: f"{m['head']}{MASK}{m['tail']}", text)

@@ -114,5 +114,9 @@ def private_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # the embedded server is shared by the whole session, not per test
     monkeypatch.setenv("KATARESTORE_EMBEDDED_DIR", SUITE_EMBEDDED_DIR)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    from katarestore_tui.db.target import libpq_variables
+
+    for name in libpq_variables():  # a PG* variable chooses the target (libpq's defaults)
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("KATARESTORE_BACKUP_ROOT", raising=False)
     return data

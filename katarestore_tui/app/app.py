@@ -101,7 +101,12 @@ class KatarestoreApp(App[int]):
             where += f" schema {_escape(message.schema)}"
         if message.source == "embedded":
             self.target_label = (f"[b]Target[/b]  {_escape(message.description)} "
-                                 "[dim](no --dsn, no $DATABASE_URL)[/]")
+                                 "[dim](no --dsn, no DATABASE_URL, no PG* variable)[/]")
+        elif message.source not in ("--dsn", "$DATABASE_URL"):  # a .env file or the PG* variables
+            where = _escape(message.description)
+            if message.schema != "public":
+                where += f" schema {_escape(message.schema)}"
+            self.target_label = f"[b]Target[/b]  {where} [dim](from {_escape(message.source)})[/]"
         else:
             self.target_label = f"[b]Target[/b]  {where} [dim](from {message.source})[/]"
 

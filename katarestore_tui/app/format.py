@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import humanize
+import orjson
 
-_plain = json.JSONEncoder(ensure_ascii=False)
+from katarestore_tui.words import noun, plural
 
-
-def plural(number: int, word: str) -> str:
-    """`1 record`, `2,000 records`."""
-    return f"{number:,} {word}" + ("" if number == 1 else "s")
-
+__all__ = ["noun", "plural"]  # re-exported: the screens count through fmt
 
 def size(num_bytes: int | float) -> str:
     return humanize.naturalsize(num_bytes)
@@ -42,13 +40,6 @@ def rate(records: int, seconds: float) -> str:
     return f"{per_second:,.0f} rows/s"
 
 
-def eta(done: int, total: int, seconds: float) -> str:
-    """Time left at the speed so far, by bytes read."""
-    if done <= 0 or seconds <= 0 or total <= done:
-        return "–"
-    return duration((total - done) * seconds / done)
-
-
 def age(taken: datetime | None, now: datetime) -> str:
     return humanize.naturaltime(now - taken) if taken else "unknown age"
 
@@ -64,34 +55,61 @@ def short_path(path: str | Path | None) -> str:
     return text
 
 
-def pretty_json(value: object, indent: int = 0) -> str:
-    """Indented JSON that keeps Decimal numbers digit for digit (json.dumps cannot)."""
-    pad, inner = "  " * indent, "  " * (indent + 1)
+def pretty_json(value: object) -> str:
+    """Indented JSON that keeps Decimal numbers digit for digit (json.dumps cannot).
+
+    orjson writes it (OPT_INDENT_2, a Decimal as a Fragment of its digits); what orjson
+    refuses is prepared first: integers past 64 bits, and lone UTF-16 surrogates, which a
+    terminal cannot print and so stay their \\u escape (that string alone, not the text).
+    """
+    try:
+        return orjson.dumps(value, default=_shown_default, option=orjson.OPT_INDENT_2).decode()
+    except TypeError:  # orjson.JSONEncodeError: a huge int or a lone surrogate somewhere
+        pass
+    keys: dict[str, str] = {}
+    text = orjson.dumps(_printable(value, keys), default=_shown_default,
+                        option=orjson.OPT_INDENT_2).decode()
+    for token, key in keys.items():  # a surrogate key, written as its escape
+        text = text.replace(f'"{token}"', json.dumps(key), 1)
+    return text
+
+
+def _shown_default(value: object) -> object:
+    """Decimal as its digits; any other type as its text (a JSON string)."""
     if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f"{inner}{_shown(str(k))}: {pretty_json(v, indent + 1)}" for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
-    if isinstance(value, list | tuple):
-        if not value:
-            return "[]"
-        items = [f"{inner}{pretty_json(v, indent + 1)}" for v in value]
-        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+        return orjson.Fragment(str(value))
+    return _printable(str(value), {})
+
+
+def _printable(value: object, keys: dict[str, str]) -> object:
+    """A copy orjson can write: huge ints and surrogate strings as ready-made Fragments;
+    a surrogate dict key as a one-off token, swapped for its escape afterwards."""
     if isinstance(value, str):
-        return _shown(value)
-    try:
-        return _plain.encode(value)
-    except TypeError:
-        return _shown(str(value))
+        return value if not _has_surrogate(value) else orjson.Fragment(json.dumps(value))
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else orjson.Fragment(str(int(value)))
+    if isinstance(value, dict):
+        copy = {}
+        for key, item in value.items():
+            key = str(key)
+            if _has_surrogate(key):
+                token = f"katarestore-key-{secrets.token_hex(8)}"
+                keys[token] = key
+                key = token
+            copy[key] = _printable(item, keys)
+        return copy
+    if isinstance(value, list | tuple):
+        return [_printable(v, keys) for v in value]
+    return value
 
 
-def _shown(text: str) -> str:
-    """A JSON string a terminal can print: a lone surrogate stays its \\u escape."""
-    encoded = _plain.encode(text)
+def _has_surrogate(text: str) -> bool:
+    if text.isascii():
+        return False
     try:
-        encoded.encode("utf-8")
+        text.encode("utf-8")
     except UnicodeEncodeError:
-        return json.dumps(text)
-    return encoded
+        return True
+    return False

@@ -40,6 +40,7 @@ from katarestore_tui.backup.nesting import (
     refusal,
     too_deep,
 )
+from katarestore_tui.words import plural, was
 
 log = logging.getLogger(__name__)
 READ_SIZE = 256 * 1024
@@ -80,7 +81,8 @@ class BackupFormatError(Exception):
         self.record_index = record_index
         self.cause = cause
         where = "decompressed byte" if table_file.compressed else "byte"
-        before = f"; the {record_index:,} records before it were read" if record_index else ""
+        before = (f"; the {plural(record_index, 'record')} before it {was(record_index)} read"
+                  if record_index else "")
         super().__init__(
             f"{table_file.path.name}: {cause} at {where} {byte_offset:,} "
             f"(record index {record_index:,}){before}"

@@ -56,6 +56,9 @@ class _Rows:
     def __init__(self, ctx: StrategyContext, table: str, conn: psycopg.Connection) -> None:
         self.encoder = RecordEncoder(ctx.schema.tables[table])
         self.target = sql.Identifier(ctx.scratch, table)
+        columns = ctx.schema.tables[table].columns
+        # GENERATED ALWAYS AS IDENTITY refuses a given key unless told (COPY takes it as is)
+        self.always = frozenset(name for name, c in columns.items() if c.identity == "a")
         self.conn = conn
         self._heads: dict[tuple[str, ...], str] = {}
 
@@ -70,11 +73,17 @@ class _Rows:
         return layout.columns, [convert(values[position]) for position, _c, convert in layout.picks]
 
     def head(self, columns: tuple[str, ...]) -> str:
-        """`INSERT INTO scratch.t (a, b) VALUES ` for these columns (identifiers quoted)."""
+        """`INSERT INTO scratch.t (a, b) VALUES ` for these columns (identifiers quoted).
+
+        With `OVERRIDING SYSTEM VALUE` when a column is an ALWAYS identity: the backup's keys
+        are kept, as the old scripts had to be made to do on such a schema (else every row
+        fails with "cannot insert a non-DEFAULT value", and no comparison is possible).
+        """
         found = self._heads.get(columns)
         if found is None:
-            found = sql.SQL("INSERT INTO {} ({}) VALUES ").format(
-                self.target, sql.SQL(", ").join(map(sql.Identifier, columns))
+            overriding = sql.SQL(" OVERRIDING SYSTEM VALUE" if self.always.intersection(columns) else "")
+            found = sql.SQL("INSERT INTO {} ({}){} VALUES ").format(
+                self.target, sql.SQL(", ").join(map(sql.Identifier, columns)), overriding
             ).as_string(self.conn)
             self._heads[columns] = found
         return found

@@ -21,6 +21,8 @@ from katarestore_tui.bench.figures import (
     fmt_saved,
     fmt_spread,
 )
+from katarestore_tui.cli.tables import text_table
+from katarestore_tui.words import plural
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines of one attempt
 
@@ -43,7 +45,8 @@ class BenchTextReporter:
         elif isinstance(event, StrategyProgress):
             if event.at - self._last >= PROGRESS_EVERY:
                 self._last = event.at
-                self.say(f"  {event.strategy}: {event.fraction:6.1%}  {event.rows:,} rows ({event.table})")
+                self.say(f"  {event.strategy}: {event.fraction:6.1%}  {plural(event.rows, 'row')} "
+                         f"({event.table})")
         elif isinstance(event, StrategyFinished):
             if event.status == "ok":
                 mark = " (extrapolated)" if event.extrapolated else ""
@@ -75,17 +78,13 @@ def figures_rows(record: dict) -> list[tuple[str, ...]]:
 
 def figures_text(record: dict) -> str:
     rows = figures_rows(record)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
-    lines = [f"benchmark {record['bench_id']} on {record['backup']}: {record.get('records', 0):,} records"
-             f" in {record.get('table_count', 0)} tables, batch size {record['batch_size']:,}, "
+    lines = [f"benchmark {record['bench_id']} on {record['backup']}: "
+             f"{plural(record.get('records'), 'record')}"
+             f" in {plural(record.get('table_count'), 'table')}, batch size {record['batch_size']:,}, "
              f"jobs {record['jobs']}, PostgreSQL {record.get('server_version', '?')}", ""]
-    for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
-        lines.append("  ".join(cells).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines.append(text_table(rows[0], rows[1:], "l" + "r" * (len(rows[0]) - 1)))
     if any(f.get("extrapolated") for f in record.get("strategies", {}).values()):
-        lines.append(f"* extrapolated: loaded the first {record.get('limit_rows'):,} rows per table, "
+        lines.append(f"* extrapolated: loaded the first {plural(record.get('limit_rows'), 'row')} per table, "
                      "insert time scaled to every row (parsing measured in full)")
     if any(f.get("dropped") for f in record.get("strategies", {}).values()):
         lines.append("dropped: rows the old method lost without a trace (batched loses a whole "

@@ -22,6 +22,13 @@ def demo_command(args: argparse.Namespace) -> int:
     )
 
     reporter = TextReporter()
+    if not args.no_tui:  # refuse before anything is written: the TUI would hang on a pipe
+        from katarestore_tui.cli.terminal import terminal_problem
+
+        problem = terminal_problem("katarestore demo's terminal app")
+        if problem:
+            reporter.say(f"error: {problem}; or katarestore demo --no-tui")
+            return EXIT_USAGE
     dsn = target_dsn(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from katarestore_tui.cli.output import print_json, summary_text
+from katarestore_tui.cli.output import print_json, summary_text, usage_error
+from katarestore_tui.cli.tables import text_table
 from katarestore_tui.engine import read_quarantine
-from katarestore_tui.errors import EXIT_USAGE
 from katarestore_tui.history.runs import RunNotFound, is_resumable, list_runs, read_run
+from katarestore_tui.words import noun
 
 
 def history_command(args: argparse.Namespace) -> int:
@@ -15,8 +16,7 @@ def history_command(args: argparse.Namespace) -> int:
         try:
             run = read_run(args.run_id)
         except RunNotFound as exc:
-            print(f"error: {exc}")
-            return EXIT_USAGE
+            return usage_error(str(exc), args.json)
         if args.json:
             print_json(run)
             return 0
@@ -38,13 +38,17 @@ def history_command(args: argparse.Namespace) -> int:
     if not runs:
         print("no runs yet")
         return 0
-    print(f"{'run id':<22} {'status':<10} {'records':>10} {'failed':>7} {'seconds':>8}  backup")
+    rows = []
     for run in runs:
         totals = run.get("totals", {})
         mark = "  (resumable)" if is_resumable(run) else ""
-        print(f"{run.get('run_id', '?'):<22} {run.get('status', '?'):<10} "
-              f"{totals.get('records', 0):>10,} {totals.get('failed', 0):>7,} "
-              f"{run.get('seconds', 0):>8.1f}  {run.get('backup', '')}{mark}")
+        rows.append((run.get("run_id", "?"), run.get("status", "?"), f"{totals.get('records', 0):,}",
+                     f"{totals.get('failed', 0):,}", f"{run.get('seconds', 0):.1f}",
+                     f"{run.get('backup', '')}{mark}"))
+    table = text_table(("run id", "status", "records", "failed", "seconds", "backup"), rows, "llrrrl")
+    lines = table.splitlines()
+    for line in lines:  # line by line: a reader that leaves (`| head`) stops it early
+        print(line)
     return 0
 
 
@@ -52,8 +56,7 @@ def failures_command(args: argparse.Namespace) -> int:
     try:
         read_run(args.run_id)
     except RunNotFound as exc:
-        print(f"error: {exc}")
-        return EXIT_USAGE
+        return usage_error(str(exc), args.json)
     entries = list(read_quarantine(args.run_id, args.table))
     if args.json:
         print_json(entries)
@@ -67,5 +70,6 @@ def failures_command(args: argparse.Namespace) -> int:
         print(f"{e['table']} {where} in {e.get('file')}: [{code}] {e.get('message')}")
         if e.get("detail"):
             print(f"    {e['detail']}")
-    print(f"\n{len(entries):,} failed records; full records in the run's failed/ folder")
+    print(f"\n{len(entries):,} failed {noun(len(entries), 'record')}; full records in the run's "
+          "failed/ folder")
     return 0

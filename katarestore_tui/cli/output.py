@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 import time
@@ -10,6 +11,8 @@ from typing import TextIO
 
 import humanize
 
+from katarestore_tui.cli.logs import shown
+from katarestore_tui.cli.tables import text_table
 from katarestore_tui.engine import (
     Event,
     LockWait,
@@ -23,6 +26,7 @@ from katarestore_tui.engine import (
     TableStats,
     Warning,
 )
+from katarestore_tui.words import plural
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines for one table (logs stay short)
 
@@ -40,13 +44,15 @@ class TextReporter:
     def out(self) -> TextIO:
         return self._out or sys.stderr  # looked up late: tests and redirections swap it
 
-    def say(self, line: str) -> None:
+    def say(self, line: str, level: int | None = None) -> None:
+        if not shown(line, level):  # -q keeps warnings and errors only
+            return
         with self._lock:
             print(line, file=self.out, flush=True)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.say(f"run {event.run_id}: {len(event.tables)} tables, "
+            self.say(f"run {event.run_id}: {plural(len(event.tables), 'table')}, "
                      f"{humanize.naturalsize(event.bytes_total)} from {event.backup}")
             self.say(f"target {event.target}; foreign keys checked "
                      + ("after the load, set-based" if event.fk_mode == "replica" else "row by row"))
@@ -60,7 +66,7 @@ class TextReporter:
                 self._last[event.stats.table] = now
                 s = event.stats
                 pct = 100 * s.bytes_read / s.bytes_total if s.bytes_total else 100
-                self.say(f"  {s.table}: {pct:5.1f}%  {s.records:,} records, {rate(s)}")
+                self.say(f"  {s.table}: {pct:5.1f}%  {plural(s.records, 'record')}, {rate(s)}")
         elif isinstance(event, TableFinished):
             self.say("  " + table_line(event.stats))
         elif isinstance(event, Warning):
@@ -70,7 +76,7 @@ class TextReporter:
         elif isinstance(event, LockWait):  # one line per lock_timeout: the wait grows in the log
             self.say(f"  {event.text()}")
         elif isinstance(event, RunFinished) and event.error:
-            self.say(f"run {event.run_id} {event.status}: {event.error}")
+            self.say(f"run {event.run_id} {event.status}: {event.error}", logging.ERROR)
 
 
 def rate(stats: TableStats) -> str:
@@ -81,27 +87,18 @@ def rate(stats: TableStats) -> str:
 
 def table_line(s: TableStats) -> str:
     extra = f" - {s.error}" if s.error else ""
-    return (f"{s.table}: {s.state}, {s.records:,} records = {s.loaded:,} loaded + "
-            f"{s.duplicates:,} duplicates + {s.failed:,} failed in {s.seconds:.1f}s{extra}")
+    return (f"{s.table}: {s.state}, {plural(s.records, 'record')} = {s.loaded:,} loaded + "
+            f"{plural(s.duplicates, 'duplicate')} + {s.failed:,} failed in {s.seconds:.1f}s{extra}")
 
 
 def summary_text(summary: dict) -> str:
-    rows = [("table", "state", "records", "loaded", "duplicates", "failed", "seconds")]
-    for name, t in summary["tables"].items():
-        rows.append((name, t["state"], f"{t['records']:,}", f"{t['loaded']:,}",
-                     f"{t['duplicates']:,}", f"{t['failed']:,}", f"{t['seconds']:.1f}"))
+    headers = ("table", "state", "records", "loaded", "duplicates", "failed", "seconds")
+    rows = [(name, t["state"], f"{t['records']:,}", f"{t['loaded']:,}", f"{t['duplicates']:,}",
+             f"{t['failed']:,}", f"{t['seconds']:.1f}") for name, t in summary["tables"].items()]
     tot = summary.get("totals") or {}
-    if tot:
-        rows.append(("TOTAL", "", f"{tot['records']:,}", f"{tot['loaded']:,}",
-                     f"{tot['duplicates']:,}", f"{tot['failed']:,}", f"{summary['seconds']:.1f}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].ljust(widths[1])]
-        cells += [c.rjust(w) for c, w in zip(row[2:], widths[2:], strict=True)]
-        lines.append("  ".join(cells))
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    totals = ("TOTAL", "", f"{tot['records']:,}", f"{tot['loaded']:,}", f"{tot['duplicates']:,}",
+              f"{tot['failed']:,}", f"{summary['seconds']:.1f}") if tot else None
+    lines = [text_table(headers, rows, "llrrrrr", totals)]
     status = summary["status"]
     lines.append("")
     lines.append(f"status: {status} (run {summary['run_id']})")
@@ -144,3 +141,15 @@ def print_json(data: object) -> None:
     json.dump(data, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
     sys.stdout.flush()
+
+
+def usage_error(message: str, as_json: bool) -> int:
+    """An error before any output (exit 2): the text on stderr, always; with --json also
+    `{"error": ..., "exit_code": 2}` on stdout, as `restore --json` gives its summary with
+    the error, so `| jq` reads JSON whatever happened and stdout never holds prose."""
+    from katarestore_tui.errors import EXIT_USAGE
+
+    print(f"error: {message}", file=sys.stderr)
+    if as_json:
+        print_json({"error": message, "exit_code": EXIT_USAGE})
+    return EXIT_USAGE

@@ -1,4 +1,8 @@
-"""The argument parser of every sub-command: names here are a contract with operators' scripts."""
+"""The argument parser of every sub-command: names here are a contract with operators' scripts.
+
+pg_restore's short names sit beside katarestore's long ones (-d, -j, -1, -t, -n, -v, -q):
+an operator's fingers and scripts know them. Names are only ever added, never renamed.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,35 @@ from pathlib import Path
 from katarestore_tui import __version__
 from katarestore_tui.locations import default_backup_root
 
+EPILOG = """\
+exit codes:
+  0  every record loaded or counted as a duplicate
+  1  finished; some records are quarantined (katarestore failures RUN_ID)
+  2  usage or configuration error: nothing was written
+  3  fatal: cannot connect, target unusable, cancelled (the run is resumable)
+
+environment:
+  DATABASE_URL             the target when there is no --dsn (also read from ./.env,
+                           then ./prisma/.env, as Prisma does)
+  PGHOST, PGDATABASE, ...  with no --dsn and no DATABASE_URL, any libpq connection
+                           variable (PGSERVICE, PGPORT, PGUSER, PGPASSWORD, ...) means
+                           "connect through libpq's defaults"; none: the embedded server
+  KATARESTORE_BACKUP_ROOT  folder of backups (default ./kata_json)
+  KATARESTORE_PG_BIN       PostgreSQL's bin/ folder for the embedded server
+  KATARESTORE_DATA_DIR     run logs and quarantine (default: the user data folder)
+"""
+
 
 def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _one(value: str) -> list[str]:
+    """One name per -t (as pg_restore), as a list so it merges with --tables a,b."""
+    value = value.strip()
+    if not value:
+        raise argparse.ArgumentTypeError("a table name is needed")
+    return [value]
 
 
 def _positive(value: str) -> int:
@@ -23,13 +53,49 @@ def _positive(value: str) -> int:
     return number
 
 
+def _sub(sub, name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
+    """A sub-command with its help, the shared epilog and -v/-q."""
+    parser = sub.add_parser(name, help=help, description=description or help[:1].upper() + help[1:] + ".",
+                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                            parents=[_verbosity(argparse.SUPPRESS)])
+    return parser
+
+
+def _verbosity(default) -> argparse.ArgumentParser:
+    """-v/-q: the level of katarestore's log (progress lines on stderr), as pg_restore's -v.
+
+    Sub-commands take them too (SUPPRESS keeps `katarestore -v restore` from being reset).
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("-v", "--verbose", action="count", default=default,
+                        help="more detail on stderr (-vv: the libraries' debug log too)")
+    parent.add_argument("-q", "--quiet", action="count", default=default,
+                        help="only warnings and errors on stderr")
+    return parent
+
+
+def _dsn_option(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--dsn", "-d", "--dbname", dest="dsn", metavar="DSN", help=help)
+
+
 def _target_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dsn", help="target database (default $DATABASE_URL, else embedded)")
+    _dsn_option(parser, "target database, a URL or conninfo (default $DATABASE_URL or a .env's, "
+                "else libpq's PG* variables, else embedded)")
     parser.add_argument("--backup-root", type=Path, default=None,
                         help="folder of backups (default $KATARESTORE_BACKUP_ROOT or ./kata_json)")
-    parser.add_argument("--schema", default=None,
+    parser.add_argument("--schema", "-n", default=None,
                         help="target schema (default: the URL's ?schema= as Prisma writes it, "
                         "else public)")
+
+
+def _table_options(parser: argparse.ArgumentParser) -> None:
+    """--tables a,b and -t/--table a (repeatable), all merged; --exclude likewise."""
+    parser.add_argument("--tables", type=_csv, action="extend", default=[], metavar="A,B",
+                        help="only these tables; repeatable, merged with -t")
+    parser.add_argument("-t", "--table", dest="tables", type=_one, action="extend", metavar="TABLE",
+                        help="only this table (pg_restore's -t); repeatable")
+    parser.add_argument("--exclude", type=_csv, action="extend", default=[], metavar="C,D",
+                        help="skip these tables; repeatable")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,27 +104,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="katarestore",
         description="Restore a PostgreSQL database from per-table JSON backups. "
-        "Without a sub-command, opens the terminal app.",
+        "Without a sub-command, opens the terminal app (it needs a terminal).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_verbosity(0)],
     )
     parser.add_argument("--version", action="version", version=f"katarestore {__version__}")
-    parser.add_argument("--dsn", help=argparse.SUPPRESS)
+    parser.add_argument("--dsn", "-d", "--dbname", dest="dsn", help=argparse.SUPPRESS)
     parser.add_argument("--backup-root", type=Path, default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    restore = sub.add_parser("restore", help="restore a backup into the target database")
+    restore = _sub(sub, "restore", "restore a backup into the target database")
     restore.add_argument("backup", nargs="?", help="backup folder (default: newest under root)")
     _target_options(restore)
     restore.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
                          help=f"records per COPY batch (default {DEFAULT_BATCH_SIZE:,})")
-    restore.add_argument("--jobs", type=_positive, default=1,
+    restore.add_argument("--jobs", "-j", type=_positive, default=1,
                          help="tables loaded in parallel, parents before children (default 1)")
     restore.add_argument("--on-conflict", choices=("skip", "update", "error"), default="skip",
                          help="existing key: skip (count as duplicate, default), update, error")
     restore.add_argument("--clean", action="store_true",
                          help="empty the backup's tables first (asks; --yes to confirm)")
-    restore.add_argument("--tables", type=_csv, default=[], help="only these tables (a,b)")
-    restore.add_argument("--exclude", type=_csv, default=[], help="skip these tables (c,d)")
-    restore.add_argument("--single-transaction", action="store_true", help="all or nothing")
+    _table_options(restore)
+    restore.add_argument("--single-transaction", "-1", action="store_true",
+                         help="all or nothing, one transaction (pg_restore's -1; needs --jobs 1)")
     restore.add_argument("--dry-run", action="store_true",
                          help="print the plan (order, name mapping, warnings); write nothing")
     restore.add_argument("--resume", metavar="RUN_ID",
@@ -75,53 +143,69 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--yes", action="store_true", help="no questions")
     restore.add_argument("--json", action="store_true", help="JSON summary on stdout at the end")
 
-    bench = sub.add_parser("bench", help="compare restore strategies on a backup")
-    bench.add_argument("backup", nargs="?")
+    bench = _sub(sub, "bench", "compare restore strategies on a backup",
+                 "Load a backup with each strategy (legacy = row by row, batched = Prisma-style "
+                 "createMany, copy = katarestore) into scratch schemas and compare the figures.")
+    bench.add_argument("backup", nargs="?", help="backup folder (default: newest under root)")
     _target_options(bench)
-    bench.add_argument("--strategies", type=_csv, default=["legacy", "batched", "copy"])
-    bench.add_argument("--repeat", type=_positive, default=1)
-    bench.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE)
-    bench.add_argument("--jobs", type=_positive, default=1)
+    bench.add_argument("--strategies", type=_csv, default=["legacy", "batched", "copy"],
+                       metavar="A,B", help="which strategies, in order (default legacy,batched,copy)")
+    bench.add_argument("--repeat", type=_positive, default=1,
+                       help="runs of each strategy; the figures show the spread (default 1)")
+    bench.add_argument("--batch-size", type=_positive, default=DEFAULT_BATCH_SIZE,
+                       help=f"records per COPY batch of the copy strategy (default {DEFAULT_BATCH_SIZE:,})")
+    bench.add_argument("--jobs", "-j", type=_positive, default=1,
+                       help="tables loaded in parallel by the copy strategy (default 1)")
     bench.add_argument("--limit-rows", type=_positive, default=None,
                        help="bound slow strategies to this many rows per table (extrapolated)")
-    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--json", action="store_true", help="the benchmark record as JSON on stdout")
 
-    history = sub.add_parser("history", help="past runs, or one run's summary")
-    history.add_argument("run_id", nargs="?")
-    history.add_argument("--json", action="store_true")
+    history = _sub(sub, "history", "past runs, or one run's summary")
+    history.add_argument("run_id", nargs="?", help="one run's summary (default: every run)")
+    history.add_argument("--json", action="store_true",
+                         help="JSON on stdout (errors too: {\"error\": ...})")
 
-    failures = sub.add_parser("failures", help="the quarantined records of a run")
-    failures.add_argument("run_id")
-    failures.add_argument("--table")
-    failures.add_argument("--json", action="store_true")
+    failures = _sub(sub, "failures", "the quarantined records of a run")
+    failures.add_argument("run_id", help="the run (katarestore history lists them)")
+    failures.add_argument("--table", help="only this table's failed records")
+    failures.add_argument("--json", action="store_true",
+                          help="JSON on stdout (errors too: {\"error\": ...})")
 
-    retry = sub.add_parser("retry", help="load a run's quarantined records again")
-    retry.add_argument("run_id")
-    retry.add_argument("--table")
-    retry.add_argument("--dsn", help="target (default: the run's target from $DATABASE_URL/--dsn)")
+    retry = _sub(sub, "retry", "load a run's quarantined records again",
+                 "Load a run's quarantined records again, after their cause is fixed.")
+    retry.add_argument("run_id", help="the run whose quarantine is retried")
+    retry.add_argument("--table", help="only this table's failed records")
+    _dsn_option(retry, "target (default: the run's target, else $DATABASE_URL / PG* variables)")
     retry.add_argument("--batch-size", type=_positive, default=None,
                        help="records per committed batch (default 5,000)")
-    retry.add_argument("--json", action="store_true")
+    retry.add_argument("--json", action="store_true", help="JSON result on stdout")
 
-    demo = sub.add_parser("demo", help="write a sample backup, create its schema, open the TUI")
+    demo = _sub(sub, "demo", "write a sample backup, create its schema, open the TUI")
     demo.add_argument("--rows", type=_positive, default=20_000,
                       help="rows in the largest table (default 20,000)")
-    demo.add_argument("--dsn", help="target (default $DATABASE_URL, else embedded)")
-    demo.add_argument("--backup-root", type=Path, default=None)
+    _dsn_option(demo, "target (default $DATABASE_URL, else PG* variables, else embedded)")
+    demo.add_argument("--backup-root", type=Path, default=None,
+                      help="where the sample backup is written (default ./kata_json)")
     demo.add_argument("--no-tui", action="store_true", help="restore in the CLI and print it")
     demo.add_argument("--into-existing", action="store_true",
                       help="create the sample tables in a database that has other tables "
                       "(tables the demo did not create are never dropped or changed)")
-    demo.add_argument("--json", action="store_true")
+    demo.add_argument("--json", action="store_true", help="with --no-tui: JSON summary on stdout")
+
+    # -- shell completion (shtab: a static script, nothing of katarestore runs at each Tab)
+    completion = _sub(sub, "completion", "print a shell completion script",
+                      "Print a completion script: eval \"$(katarestore completion bash)\" in "
+                      "~/.bashrc, or katarestore completion zsh > ~/.zfunc/_katarestore.")
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="the shell")
     _embedded_parser(sub)
     return parser
 
 
 def _embedded_parser(sub: argparse._SubParsersAction) -> None:
     """`katarestore embedded status|stop`: the private server outlives katarestore on purpose."""
-    embedded = sub.add_parser(
-        "embedded", help="the embedded PostgreSQL (status, stop)",
-        description="The private PostgreSQL katarestore starts when no database is named. It "
+    embedded = _sub(
+        sub, "embedded", "the embedded PostgreSQL (status, stop)",
+        "The private PostgreSQL katarestore starts when no database is named. It "
         "keeps running after katarestore exits, so the next run reuses it; stop it here.",
     )
     actions = embedded.add_subparsers(dest="embedded_action", required=True)

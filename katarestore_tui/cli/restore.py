@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import threading
 
@@ -11,6 +12,9 @@ from katarestore_tui.cli.parser import backup_root
 from katarestore_tui.cli.signals import install_cancel_handlers
 from katarestore_tui.cli.target import target_dsn
 from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE
+from katarestore_tui.words import plural
+
+log = logging.getLogger(__name__)
 
 
 def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> bool:
@@ -77,6 +81,7 @@ def restore_command(args: argparse.Namespace) -> int:
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
         triggers=args.triggers,
     )
+    log.debug("options: %s", options.redacted())
     root = backup_root(args)
     if args.clean and not args.dry_run and not args.resume:
         from katarestore_tui.errors import ConfigError, FatalError
@@ -146,10 +151,10 @@ def retry_command(args: argparse.Namespace) -> int:
     else:
         for name, counts in result.recovered.items():
             print(f"{name}: finished an interrupted retry: {counts['loaded']:,} loaded, "
-                  f"{counts['duplicates']:,} duplicates, {counts['still_failed']:,} still failing")
+                  f"{plural(counts['duplicates'], 'duplicate')}, {counts['still_failed']:,} still failing")
         for name, counts in result.tables.items():
             print(f"{name}: retried {counts['retried']:,}: {counts['loaded']:,} loaded, "
-                  f"{counts['duplicates']:,} duplicates, {counts['still_failed']:,} still failing")
+                  f"{plural(counts['duplicates'], 'duplicate')}, {counts['still_failed']:,} still failing")
         if not result.tables:
             print("no quarantined records to retry")
     if result.error:

@@ -6,7 +6,10 @@ from katarestore_tui.cli.output import TextReporter
 
 
 def target_dsn(dsn: str | None, reporter: TextReporter) -> str | None:
-    """The resolved DSN, having said where it came from; None (reported) when unavailable."""
+    """The resolved DSN, having said where it came from; None (reported) when unavailable.
+
+    "" is a valid answer: libpq's defaults (the PG* variables) are the target.
+    """
     from katarestore_tui.db.target import resolve_target
 
     try:
@@ -14,6 +17,5 @@ def target_dsn(dsn: str | None, reporter: TextReporter) -> str | None:
     except Exception as exc:  # the embedded server could not start: say why, exit 3
         reporter.say(f"error: {exc}")
         return None
-    if target.source == "embedded":
-        reporter.say(f"target: {target.description} (no --dsn and no $DATABASE_URL)")
+    reporter.say(target.line())
     return target.dsn

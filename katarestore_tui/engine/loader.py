@@ -41,6 +41,7 @@ from katarestore_tui.engine.locks import ROW_EXCLUSIVE, LockWaiter
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter
 from katarestore_tui.errors import Cancelled, FatalError
 from katarestore_tui.redact import redact_text
+from katarestore_tui.words import plural
 
 
 def is_row_error(exc: psycopg.Error) -> bool:
@@ -421,7 +422,7 @@ class TableLoader:
             )
         reason = redact_text(" ".join(str(exc).split()))
         self.stats.state = FAILED
-        self.stats.error = f"stopped after {self.stats.records:,} records: {reason}"
+        self.stats.error = f"stopped after {plural(self.stats.records, 'record')}: {reason}"
         self.stopped = True
         self.sink(Warning(f"{self.table.name}: {self.stats.error}", self.table.name))
 
@@ -488,7 +489,8 @@ class TableLoader:
         self._row_durable = done.records_done > 0
         self.quarantine.forget(self.table.name, lambda e, n=done.records_done:
                                e.get("index") is None or e["index"] < n)
-        self.sink(Warning(f"{self.table.name}: the server lost {lost:,} records' batches it had "
+        self.sink(Warning(f"{self.table.name}: the server lost the batches of "
+                          f"{plural(lost, 'record')} it had "
                           "acknowledged (a crash, with synchronous_commit off); loading them "
                           f"again from record {done.records_done:,}", self.table.name))
         raise Rewind(done)

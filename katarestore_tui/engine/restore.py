@@ -71,6 +71,7 @@ from katarestore_tui.history.runs import (
 )
 from katarestore_tui.locations import run_dir
 from katarestore_tui.redact import redact_dsn, redact_text
+from katarestore_tui.words import plural, was
 
 SESSION_SETTINGS = (
     # ISO strings without an offset mean UTC, as Prisma writes them, whatever the server's zone
@@ -250,7 +251,7 @@ def check_checkpoint(conn: psycopg.Connection, options: RestoreOptions) -> None:
                         else f"{where} has no rows of this run any more")
     for name, counts in (previous.get("tables") or {}).items():
         if counts.get("records") and name not in held:
-            problems.append(f"the run log counts {counts['records']:,} records of {name} as "
+            problems.append(f"the run log counts {plural(counts['records'], 'record')} of {name} as "
                             f"committed, but {where} has no checkpoint for {name}")
     if problems:
         raise ConfigError(
@@ -533,7 +534,7 @@ class _Run:
 
         # in a transaction that commits only if no stop came: never emptied after a stop
         self.waiter.run(self.conn, self.options.schema, names, ACCESS_EXCLUSIVE, empty)
-        self.sink(Phase("clean", f"emptied {len(names)} tables"))
+        self.sink(Phase("clean", f"emptied {plural(len(names), 'table')}"))
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
         resumed = getattr(self, "resumed", {})
@@ -621,8 +622,8 @@ class _Run:
                                        commit_counts=not self.options.single_transaction,
                                        cancel=self.cancel)
             if moved:
-                rows = "row" if moved == 1 else "rows"
-                self.warn(f"{moved:,} {rows} referenced missing parents and were quarantined")
+                self.warn(f"{plural(moved, 'row')} referenced missing parents and "
+                          f"{was(moved)} quarantined")
                 for stats in self.stats.values():  # the final counts, for panes and logs
                     self.sink(TableFinished(replace(stats)))
         elif self.fk_mode == "immediate":
@@ -642,8 +643,8 @@ class _Run:
         again = retry_missing_parents(self.conn, self.plan, self.stats, quarantine, self.run_id,
                                       not self.options.single_transaction, self.warn)
         if again:
-            self.sink(Phase("foreign keys", f"{again:,} records refused for a parent that came "
-                            "later were loaded once their parents were in"))
+            self.sink(Phase("foreign keys", f"{plural(again, 'record')} refused for a parent that came "
+                            f"later {was(again)} loaded once their parents were in"))
             for stats in self.stats.values():
                 self.sink(TableFinished(replace(stats)))
 

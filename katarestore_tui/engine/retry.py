@@ -38,6 +38,7 @@ from katarestore_tui.engine.quarantine import Failure, QuarantineWriter, read_en
 from katarestore_tui.errors import FatalError
 from katarestore_tui.history.runs import read_run, write_run
 from katarestore_tui.jsontext import dumps_exact
+from katarestore_tui.words import plural
 
 RETRY_BATCH = 5_000
 
@@ -244,7 +245,7 @@ def _recover(conn: psycopg.Connection, schema: str, run_id: str,
     for name, state in pending.items():
         files = _SideFiles(writer.path(name))
         if not files.base.exists():
-            raise FatalError(f"an interrupted retry of {name} committed {state.loaded:,} rows "
+            raise FatalError(f"an interrupted retry of {name} committed {plural(state.loaded, 'row')} "
                              f"but its file {files.base} is gone: the quarantine and run log "
                              "of this table cannot be corrected automatically")
         _finish(conn, schema, run_id, name, files, state)

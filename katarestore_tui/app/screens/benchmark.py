@@ -37,6 +37,7 @@ from katarestore_tui.bench.figures import fmt_rate, fmt_seconds
 from katarestore_tui.bench.runner import ALL_STRATEGIES, BenchConfig, BenchResult, run_benchmark
 from katarestore_tui.engine import DEFAULT_BATCH_SIZE
 from katarestore_tui.history.benchmarks import read_benchmarks
+from katarestore_tui.words import plural
 
 
 @dataclass
@@ -125,7 +126,7 @@ class BenchmarkScreen(KataScreen):
         self.load_history()
         self.current = self.history[-1] if self.history else None
         self.show_comparison()
-        limit = f" · legacy/batched: first {self.limit_rows:,} rows" if self.limit_rows else ""
+        limit = f" · legacy/batched: first {plural(self.limit_rows, 'row')}" if self.limit_rows else ""
         self.set_status(f"schema {self.schema} · batch {self.batch_size:,} · jobs {self.jobs} · "
                         f"repeat {self.repeat}{limit} · r run, c cancel, enter: pick 2 runs")
 
@@ -230,7 +231,7 @@ class BenchmarkScreen(KataScreen):
             self._state(event.strategy, f"running{of}")
         elif isinstance(event, StrategyProgress):
             self.query_one(f"#bar-{event.strategy}", ProgressBar).update(progress=event.fraction)
-            self._state(event.strategy, f"{event.rows:,} rows · {event.table}")
+            self._state(event.strategy, f"{plural(event.rows, 'row')} · {event.table}")
         elif isinstance(event, StrategyFinished):
             if event.status == "ok":
                 self.query_one(f"#bar-{event.strategy}", ProgressBar).update(progress=1)

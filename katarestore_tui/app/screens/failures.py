@@ -127,7 +127,7 @@ class FailuresScreen(KataScreen):
 
     def show_head(self) -> None:
         shown = len(self.positions)
-        parts = [f"Run {self.run_id}", f"{fmt.count(self.total)} failed records",
+        parts = [f"Run {self.run_id}", f"{fmt.count(self.total)} failed {fmt.noun(self.total, 'record')}",
                  f"{fmt.count(shown)} shown"]
         if shown > MAX_ROWS:
             parts.append(f"first {MAX_ROWS:,} listed: filter to narrow")
@@ -228,7 +228,8 @@ class FailuresScreen(KataScreen):
             self.notify(result.error, title="Retry failed", severity="error", timeout=15)
         for name, counts in result.tables.items():
             self.notify(f"{name}: retried {counts['retried']:,}: {counts['loaded']:,} loaded, "
-                        f"{counts['duplicates']:,} duplicates, {counts['still_failed']:,} still failing",
+                        f"{fmt.plural(counts['duplicates'], 'duplicate')}, "
+                        f"{counts['still_failed']:,} still failing",
                         severity="warning" if counts["still_failed"] else "information", timeout=10)
         self.load()
 

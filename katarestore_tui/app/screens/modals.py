@@ -60,7 +60,7 @@ class ConfirmCleanScreen(ModalScreen[bool]):
         with Vertical(classes="dialog") as box:
             box.border_title = "Empty tables before loading?"
             yield Static(
-                f"Clean first will [b]EMPTY {len(self.tables)} tables[/b] of schema "
+                f"Clean first will [b]EMPTY {plural(len(self.tables), 'table')}[/b] of schema "
                 f"[b]{self.schema}[/b] on {self.target} before loading:\n{shown}",
                 classes="dialog-text",
                 markup=True,

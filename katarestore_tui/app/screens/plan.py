@@ -47,7 +47,7 @@ class PlanScreen(KataScreen):
         clean = "[b $text-error]clean first: tables are emptied[/]" if o.clean else "clean first: no"
         return (
             f"[b]{plan.backup.name}[/b] → [b]{plan.schema.name}[/b] on {escape(redact_dsn(o.dsn))}\n"
-            f"{len(plan.tables)} tables, {fmt.size(total)} · batch {o.batch_size:,} · "
+            f"{fmt.plural(len(plan.tables), 'table')}, {fmt.size(total)} · batch {o.batch_size:,} · "
             f"on conflict {o.on_conflict} · jobs {o.jobs} · {clean}"
         )
 

@@ -140,7 +140,8 @@ class RestoreScreen(KataScreen):
             self.pending[event.stats.table] = event.stats
             stats = event.stats
             self.log_line(f"{stats.table}: {stats.state}, {stats.loaded:,} loaded, "
-                          f"{stats.duplicates:,} duplicates, {stats.failed:,} failed", at=event.at,
+                          f"{fmt.plural(stats.duplicates, 'duplicate')}, {stats.failed:,} failed",
+                          at=event.at,
                           style="error" if stats.error else None)
             if stats.error:
                 self.log_line(f"{stats.table}: {stats.error}", at=event.at, style="error")

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from katarestore_tui.app.widgets.benchmark.cells import COLORS, COMPARISON_COLUMNS, comparison_cells, when
 from katarestore_tui.app.widgets.charts import Bar, BarChart
 from katarestore_tui.bench.figures import compare, fmt_rate, fmt_seconds
+from katarestore_tui.words import plural
 
 
 class BenchComparison(Vertical):
@@ -52,7 +53,7 @@ class BenchComparison(Vertical):
         else:
             extra = ""
             if any(r.extrapolated for r in rows):
-                extra = (f"; * extrapolated from the first {record.get('limit_rows') or 0:,} rows "
+                extra = (f"; * extrapolated from the first {plural(record.get('limit_rows'), 'row')} "
                          "per table")
             caption.update(f"{when(record)} · {record.get('backup')} · {record.get('records') or 0:,} "
                            f"records · batch {record.get('batch_size', 0):,} · jobs "

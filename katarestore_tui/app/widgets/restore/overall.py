@@ -8,10 +8,15 @@ from textual.markup import escape
 from textual.widgets import Label, ProgressBar
 
 from katarestore_tui.app import format as fmt
+from katarestore_tui.app.eta import SmoothedEta
 from katarestore_tui.engine import TableStats
 
 
 class OverallProgress(Vertical):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.eta = SmoothedEta()
+
     def compose(self) -> ComposeResult:
         with Horizontal(classes="pane-top"):
             yield Label("[b]Overall[/b]", classes="pane-name")
@@ -26,10 +31,10 @@ class OverallProgress(Vertical):
         self.query_one(ProgressBar).update(total=total, progress=total if finished else min(read, total))
         records = sum(s.records for s in stats.values())
         failed = sum(s.failed for s in stats.values())
-        parts = [f"{fmt.count(records)} records", f"{fmt.count(failed)} failed",
+        parts = [fmt.plural(records, "record"), f"{fmt.count(failed)} failed",
                  f"elapsed {fmt.duration(elapsed)}"]
         if not (finished or ended):
-            parts.append("ETA " + fmt.eta(read, bytes_total, elapsed))
+            parts.append("ETA " + fmt.duration(self.eta.update(read, bytes_total, elapsed)))
         if phase:
             parts.append(escape(phase))
         self.query_one("#overall-detail", Label).update(" · ".join(parts))

@@ -32,7 +32,7 @@ class RunSummary(Static):
         style = STATUS_STYLE.get(done.status, "$text-error")
         lines = [
             f"[b {style}]{STATUS_TEXT.get(done.status, done.status)}[/]",
-            f"{fmt.count(totals['records'])} records in {fmt.duration(done.seconds)} "
+            f"{fmt.plural(totals['records'], 'record')} in {fmt.duration(done.seconds)} "
             f"({fmt.rate(totals['records'], done.seconds)})",
             f"{fmt.count(totals['loaded'])} loaded · {fmt.plural(totals['duplicates'], 'duplicate')} · "
             f"{fmt.count(totals['failed'])} failed",

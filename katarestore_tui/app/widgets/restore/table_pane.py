@@ -8,6 +8,7 @@ from textual.markup import escape
 from textual.widgets import Label, ProgressBar
 
 from katarestore_tui.app import format as fmt
+from katarestore_tui.app.eta import SmoothedEta
 from katarestore_tui.engine import (
     CANCELLED,
     DONE,
@@ -29,7 +30,7 @@ COMPACT_STATES = (WAITING, DONE, SKIPPED)
 
 
 def counts_line(stats: TableStats) -> str:
-    parts = [f"{fmt.count(stats.records)} records", f"{fmt.count(stats.loaded)} loaded"]
+    parts = [fmt.plural(stats.records, "record"), f"{fmt.count(stats.loaded)} loaded"]
     parts.append(f"{fmt.count(stats.duplicates)} dup")
     failed = f"{fmt.count(stats.failed)} failed"
     parts.append(f"[b $text-error]{failed}[/]" if stats.failed else failed)
@@ -48,10 +49,11 @@ def brief_line(stats: TableStats) -> str:
     return " · ".join(parts)
 
 
-def time_text(stats: TableStats) -> str:
-    """Time left while loading, time taken once done."""
+def time_text(stats: TableStats, eta: SmoothedEta | None = None) -> str:
+    """Time left while loading (at the smoothed rate), time taken once done."""
     if stats.state == LOADING:
-        return "ETA " + fmt.eta(stats.bytes_read, stats.bytes_total, stats.seconds)
+        eta = eta or SmoothedEta()
+        return "ETA " + fmt.duration(eta.update(stats.bytes_read, stats.bytes_total, stats.seconds))
     if stats.state in (WAITING, SKIPPED):
         return ""
     return fmt.duration(stats.seconds)
@@ -65,6 +67,7 @@ class TablePane(Vertical):
         self.table = table
         self.stats = TableStats(table, bytes_total=bytes_total)
         self.drawn = False  # children exist only once mounted; until then `show` just keeps stats
+        self.eta = SmoothedEta()
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="pane-top"):
@@ -91,7 +94,7 @@ class TablePane(Vertical):
         total = max(stats.bytes_total, 1)
         done = total if stats.state in (DONE, PARTIAL, SKIPPED) else stats.bytes_read
         bar.update(total=total, progress=min(done, total))
-        self.query_one(".pane-time", Label).update(time_text(stats))
+        self.query_one(".pane-time", Label).update(time_text(stats, self.eta))
         self.query_one(".pane-brief", Label).update(brief_line(stats))
         counts = counts_line(stats)
         if stats.error:
