@@ -208,7 +208,7 @@ def _embedded_parser(sub: argparse._SubParsersAction) -> None:
         "The private PostgreSQL katarestore starts when no database is named. It "
         "keeps running after katarestore exits, so the next run reuses it; stop it here.",
     )
-    actions = embedded.add_subparsers(dest="embedded_action", required=True)
+    actions = embedded.add_subparsers(dest="embedded_action", required=True, help="what to do")
     status = actions.add_parser("status", help="is it running: data folder, port, pid, version")
     status.add_argument("--json", action="store_true", help="one JSON object on stdout")
     stop = actions.add_parser("stop", help="stop it cleanly (fast shutdown; data is kept)")
