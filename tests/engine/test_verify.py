@@ -1,0 +1,87 @@
+"""`verify` against the real PostgreSQL: a faithful restore matches, and every kind of
+difference a person can make afterwards (a changed value, a deleted row, an extra row) is
+found and named by key and column; a run's quarantine and the duplicate rule explain the
+rest, and nothing else does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from katarestore_tui.engine import VerifyOptions, run_verify
+from katarestore_tui.engine.restore import run_restore
+from katarestore_tui.errors import EXIT_DIFFERENT, EXIT_OK, EXIT_PARTIAL
+from tests.helpers import options, write_backup
+
+SCHEMA = """
+CREATE TABLE author (id int PRIMARY KEY, name text NOT NULL, email varchar(40) UNIQUE);
+CREATE TABLE post (id int PRIMARY KEY, author_id int REFERENCES author(id), title text,
+                   score numeric(6, 2));
+CREATE TABLE event_log (kind text, payload jsonb, at timestamptz);
+"""
+
+AUTHORS = [{"id": i, "name": f"author {i}", "email": f"a{i}@example.com"} for i in range(1, 31)]
+POSTS = [{"id": i, "author_id": 1 + i % 30, "title": f"post {i}", "score": f"{i}.50"}
+         for i in range(1, 61)]
+EVENTS = [{"kind": "login", "payload": {"n": i % 3}, "at": "2024-11-03T10:15:30.123Z"}
+          for i in range(12)]  # rows repeated: a multiset, not a set
+
+
+def _backup(tmp_path: Path, **files) -> Path:
+    default = {"author.json": AUTHORS, "post.json": POSTS, "event_log.json": EVENTS}
+    default.update(files)
+    return write_backup(tmp_path / "kata_json", default)
+
+
+def _verify(dsn: str, backup: Path, **overrides):
+    base = dict(backup=str(backup), dsn=dsn, parser_process=False)
+    base.update(overrides)
+    return run_verify(VerifyOptions(**base), backup.parent)
+
+
+def _restore(dsn: str, backup: Path, **overrides):
+    result = run_restore(options(dsn, backup, **overrides), backup.parent)
+    assert result.run_id, result.error
+    return result
+
+
+def test_a_faithful_restore_matches_every_record(db: psycopg.Connection, db_dsn: str,
+                                                 tmp_path: Path):
+    db.execute(SCHEMA)
+    backup = _backup(tmp_path)
+    restored = _restore(db_dsn, backup)
+    result = _verify(db_dsn, backup)
+    assert result.error is None
+    assert result.run_id == restored.run_id  # the latest run of this backup and target
+    assert result.exit_code == EXIT_OK, result.summary()
+    assert {n: (v.records, v.matched, v.unexplained) for n, v in result.tables.items()} == {
+        "author": (30, 30, 0), "post": (60, 60, 0), "event_log": (12, 12, 0)}
+    assert result.tables["event_log"].method == "multiset"
+    assert result.tables["post"].method == "key (id)"
+
+
+def test_a_changed_value_a_deleted_row_and_an_extra_row_are_each_named(
+        db: psycopg.Connection, db_dsn: str, tmp_path: Path):
+    db.execute(SCHEMA)
+    backup = _backup(tmp_path)
+    _restore(db_dsn, backup)
+    db.execute("UPDATE post SET title = 'edited', score = 7.5 WHERE id = 7")  # score stays 7.50
+    db.execute("UPDATE post SET score = 9.5 WHERE id = 9")  # the same value: numeric(6, 2) stores 9.50
+    db.execute("DELETE FROM post WHERE id = 12")
+    db.execute("INSERT INTO post VALUES (999, 1, 'not in the backup', 1)")
+    db.execute("DELETE FROM event_log WHERE ctid = (SELECT min(ctid) FROM event_log)")
+    db.execute("""INSERT INTO event_log VALUES ('logout', '{"n": 1}', now())""")
+    result = _verify(db_dsn, backup)
+    assert result.exit_code == EXIT_DIFFERENT
+    post = result.tables["post"]
+    assert (post.matched, post.different, post.missing, post.extra) == (58, 1, 1, 1)
+    named = {(d.kind, tuple(d.key.items()), d.columns) for d in post.differences}
+    assert named == {("different", (("id", "7"),), ("title",)),
+                     ("missing", (("id", "12"),), ()),
+                     ("extra", (("id", "999"),), ())}
+    assert post.matched + post.different + post.missing == post.records
+    events = result.tables["event_log"]
+    assert (events.matched, events.missing, events.extra) == (11, 1, 1)
+    assert [d.key["kind"] for d in events.differences if d.kind == "extra"] == ["logout"]
+    assert result.tables["author"].unexplained == 0
