@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
             from katarestore_tui.cli.restore import restore_command
 
             return restore_command(args)
+        if command == "verify":
+            from katarestore_tui.cli.verify import verify_command
+
+            return verify_command(args)
         if command == "history":
             from katarestore_tui.cli.history import history_command
 

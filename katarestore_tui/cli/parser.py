@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="parse JSON in this process (slower; for debugging)")
     restore.add_argument("--yes", action="store_true", help="no questions")
     restore.add_argument("--json", action="store_true", help="JSON summary on stdout at the end")
+    restore.add_argument("--verify", action="store_true",
+                         help="at the end, verify the target against the backup (katarestore "
+                         "verify --run of this run); exit 4 if it finds unexplained differences")
+
+    _verify_parser(sub)
 
     bench = sub.add_parser("bench", help="compare restore strategies on a backup")
     bench.add_argument("backup", nargs="?")
@@ -114,6 +119,29 @@ def build_parser() -> argparse.ArgumentParser:
                       "(tables the demo did not create are never dropped or changed)")
     demo.add_argument("--json", action="store_true")
     return parser
+
+
+def _verify_parser(sub) -> None:
+    """`katarestore verify`: its own block (other sub-commands change beside it)."""
+    verify = sub.add_parser("verify", help="prove the target holds exactly the backup's records")
+    verify.add_argument("backup", nargs="?", help="backup folder (default: newest under root)")
+    _target_options(verify)
+    verify.add_argument("--run", metavar="RUN_ID",
+                        help="the run whose quarantine and duplicates explain what it did not "
+                        "load (default: the last run of this backup into this target)")
+    verify.add_argument("--no-run", action="store_true",
+                        help="judge the target by the backup alone, whatever runs are recorded")
+    verify.add_argument("--on-conflict", choices=("skip", "update", "error"), default=None,
+                        help="the duplicate rule the restore used: skip/error keep a repeated "
+                        "key's first copy, update its last (default: the run's, else skip)")
+    verify.add_argument("--tables", type=_csv, default=[], help="only these tables (a,b)")
+    verify.add_argument("--exclude", type=_csv, default=[], help="skip these tables (c,d)")
+    verify.add_argument("--limit", type=_positive, default=20,
+                        help="differences listed per kind and table (default 20; counts are "
+                        "always whole)")
+    verify.add_argument("--no-parser-process", action="store_true",
+                        help="parse JSON in this process (slower; for debugging)")
+    verify.add_argument("--json", action="store_true", help="JSON result on stdout")
 
 
 def backup_root(args: argparse.Namespace) -> Path:
