@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.loader import is_record_error
 from katarestore_tui.engine.plan import TablePlan, build_plan
 from katarestore_tui.engine.quarantine import read_quarantine
+from katarestore_tui.engine.scheduler import PARSER_PROCESS_MIN_BYTES
 from katarestore_tui.engine.source import ParserProcess, inline_batches
 from katarestore_tui.engine.verify_result import Difference, TableVerdict, VerifyResult
 from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE, Cancelled, ConfigError, FatalError
@@ -127,15 +128,68 @@ def _verify(options: VerifyOptions, backup_root: Path, result: VerifyResult,
             raise FatalError(f"no file of {backup.path} matches a table of schema "
                              f"{schema_name!r}")
         run_tables = (run or {}).get("tables") or {}
-        for planned in plan.tables:
-            if run is not None and planned.table not in run_tables:
-                result.warnings.append(f"{planned.table}: not in run {result.run_id}; "
-                                       "judged by the backup alone")
-            verdict = TableCheck(conn, schema_name, planned, schema.tables[planned.table],
-                                 options, result, run_tables.get(planned.table), cancel).run()
-            result.tables[planned.table] = verdict
-            if on_table is not None:
-                on_table(verdict)
+        sources = Sources([(p, schema.tables[p.table]) for p in plan.tables], options, cancel)
+        try:
+            for position, planned in enumerate(plan.tables):
+                if run is not None and planned.table not in run_tables:
+                    result.warnings.append(f"{planned.table}: not in run {result.run_id}; "
+                                           "judged by the backup alone")
+                verdict = TableCheck(conn, schema_name, planned, schema.tables[planned.table],
+                                     options, result, run_tables.get(planned.table),
+                                     cancel).run(sources.batches(position))
+                result.tables[planned.table] = verdict
+                if on_table is not None:
+                    on_table(verdict)
+        finally:
+            sources.close()
+
+
+class Sources:
+    """Each table's encoded batches. As in the restore, the next table's parser process
+    starts as soon as this table's file is parsed, so no core waits at a table boundary."""
+
+    def __init__(self, items: list[tuple[TablePlan, Table]], options: VerifyOptions,
+                 cancel: threading.Event) -> None:
+        self.items = items
+        self.options = options
+        self.cancel = cancel
+        self.started: dict[int, ParserProcess | None] = {}
+        self.lock = threading.Lock()
+
+    def _start(self, position: int) -> None:
+        with self.lock:
+            if position in self.started or position >= len(self.items):
+                return
+            planned, table = self.items[position]
+            if not (self.options.parser_process
+                    and planned.file.size >= PARSER_PROCESS_MIN_BYTES):
+                self.started[position] = None  # parsed inline when its turn comes
+                return
+            self.started[position] = ParserProcess(
+                planned.file, table, self.options.batch_size, cancel=self.cancel,
+                on_parsed=lambda: self._start(position + 1))
+
+    def batches(self, position: int) -> Iterator[EncodedBatch | SourceEnd]:
+        self._start(position)
+        with self.lock:
+            source = self.started.pop(position)
+        if source is None:
+            self._start(position + 1)  # parsed here: the next file's process starts now
+            planned, table = self.items[position]
+            yield from inline_batches(planned.file, table, self.options.batch_size)
+            return
+        try:
+            yield from source
+        finally:
+            source.close()
+
+    def close(self) -> None:
+        with self.lock:
+            left, self.started = list(self.started.values()), {position: None for position
+                                                                 in range(len(self.items))}
+        for source in left:
+            if source is not None:
+                source.close()
 
 
 class TableCheck:
@@ -163,30 +217,19 @@ class TableCheck:
         self.verdict = TableVerdict(table.name, planned.file.path.name,
                                     f"key ({', '.join(key)})" if key else "multiset")
 
-    def run(self) -> TableVerdict:
+    def run(self, batches: Iterator[EncodedBatch | SourceEnd]) -> TableVerdict:
         began = time.monotonic()
         with self.conn.transaction():
             compare.create_stage(self.conn, self.schema, self.table, self.columns)
-            self._stage()
+            self._stage(batches)
             compare.stage_quarantine(self.conn, sorted(self.quarantine))
             self._compare()
             compare.drop_stage(self.conn)
         self.verdict.seconds = time.monotonic() - began
         return self.verdict
 
-    def _batches(self) -> Iterable[EncodedBatch | SourceEnd]:
-        file, size = self.planned.file, self.options.batch_size
-        if self.options.parser_process:
-            source = ParserProcess(file, self.table, size, cancel=self.cancel)
-            try:
-                yield from source
-            finally:
-                source.close()
-        else:
-            yield from inline_batches(file, self.table, size)
-
-    def _stage(self) -> None:
-        for item in self._batches():
+    def _stage(self, batches: Iterator[EncodedBatch | SourceEnd]) -> None:
+        for item in batches:
             if self.cancel.is_set():
                 raise Cancelled("verify cancelled")
             if isinstance(item, SourceEnd):
