@@ -159,3 +159,22 @@ def test_rows_already_there_are_kept_only_as_far_as_the_run_counted_them(
     author = _verify(db_dsn, backup).tables["author"]
     assert (author.kept, author.different) == (1, 1)  # one more than the run explains
     assert _verify(db_dsn, backup, use_run=False).tables["author"].different == 2
+
+
+def test_parser_processes_give_the_same_verdict_as_inline(db: psycopg.Connection, db_dsn: str,
+                                                          tmp_path: Path, monkeypatch):
+    from katarestore_tui.engine import verify as verify_module
+
+    monkeypatch.setattr(verify_module, "PARSER_PROCESS_MIN_BYTES", 0)  # every file in one
+    db.execute(SCHEMA)
+    backup = _backup(tmp_path)
+    _restore(db_dsn, backup)
+    db.execute("DELETE FROM post WHERE id = 3")
+    inline = _verify(db_dsn, backup).summary()["tables"]
+    process = _verify(db_dsn, backup, parser_process=True).summary()["tables"]
+    for table in process.values():
+        table["seconds"] = 0
+    for table in inline.values():
+        table["seconds"] = 0
+    assert process == inline
+    assert process["post"]["missing"] == 1
