@@ -178,3 +178,60 @@ def test_parser_processes_give_the_same_verdict_as_inline(db: psycopg.Connection
         table["seconds"] = 0
     assert process == inline
     assert process["post"]["missing"] == 1
+
+
+def test_verify_writes_nothing_to_the_target(db: psycopg.Connection, db_dsn: str,
+                                             tmp_path: Path):
+    """No table, row or sequence of the target changes: the stage has no defaults (a
+    nextval() there would move the target's sequence) and lives in verify's session."""
+    db.execute(SCHEMA.replace("post (id int PRIMARY KEY", "post (id serial PRIMARY KEY"))
+    backup = _backup(tmp_path, **{"post.json": [{k: v for k, v in p.items() if k != "id"}
+                                                for p in POSTS[:5]]})
+    _restore(db_dsn, backup)
+
+    def state() -> tuple:
+        tables = db.execute("SELECT relname, relkind FROM pg_class WHERE relnamespace = "
+                            "'public'::regnamespace ORDER BY 1").fetchall()
+        sequence = db.execute("SELECT last_value, is_called FROM post_id_seq").fetchone()
+        rows = db.execute("SELECT * FROM post ORDER BY id").fetchall()
+        return tables, sequence, rows
+
+    before = state()
+    result = _verify(db_dsn, backup)
+    assert result.tables["post"].method == "multiset"  # the file gives no id
+    assert result.tables["post"].matched == 5
+    assert state() == before
+
+
+def test_columns_a_record_leaves_out_are_not_judged(db: psycopg.Connection, db_dsn: str,
+                                                     tmp_path: Path):
+    """The target got its default (or NULL) where a record gave no value: not a difference."""
+    db.execute(SCHEMA)
+    posts = [dict(p) for p in POSTS]
+    del posts[5]["title"]  # this record has no title: the target's is NULL
+    events = [dict(e) for e in EVENTS]
+    del events[0]["payload"]
+    backup = _backup(tmp_path, **{"post.json": posts, "event_log.json": events})
+    _restore(db_dsn, backup)
+    result = _verify(db_dsn, backup)
+    assert result.exit_code == EXIT_OK, result.summary()
+    db.execute("UPDATE post SET title = 'set later' WHERE id = 6")
+    db.execute("UPDATE post SET title = 'changed' WHERE id = 7")
+    post = _verify(db_dsn, backup).tables["post"]
+    assert [(d.key, d.columns) for d in post.differences] == [({"id": "7"}, ("title",))]
+    assert "payload" in " ".join(_verify(db_dsn, backup).tables["event_log"].notes)
+
+
+def test_a_file_cut_short_is_reported_as_the_restore_saw_it(db: psycopg.Connection,
+                                                            db_dsn: str, tmp_path: Path):
+    import json
+
+    db.execute(SCHEMA)
+    text = json.dumps(POSTS, indent=2)
+    backup = _backup(tmp_path, **{"post.json": text[: text.index('"id": 41')]})
+    _restore(db_dsn, backup)
+    result = _verify(db_dsn, backup)
+    post = result.tables["post"]
+    assert (post.records, post.matched, post.unexplained) == (40, 40, 0)
+    assert post.fault and "record index 40" in post.fault
+    assert post.verdict == "accounted" and result.exit_code == EXIT_PARTIAL
