@@ -9,7 +9,7 @@ from katarestore_tui.cli.output import TextReporter, print_json
 from katarestore_tui.cli.parser import backup_root
 from katarestore_tui.cli.signals import install_cancel_handlers
 from katarestore_tui.cli.target import target_dsn
-from katarestore_tui.errors import EXIT_FATAL
+from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE
 
 
 def verdict_lines(verdict) -> list[str]:
@@ -71,6 +71,9 @@ def verify_command(args: argparse.Namespace) -> int:
     from katarestore_tui.engine import VerifyOptions
 
     reporter = TextReporter()
+    if args.run and args.no_run:
+        reporter.say("error: --run and --no-run contradict each other: give one")
+        return EXIT_USAGE
     dsn = target_dsn(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL

@@ -40,6 +40,7 @@ KEYS = (
         ("c esc", "stop now: the batch in flight rolls back (asks first; resumable)"),
         ("f", "failed records of this run"),
         ("l", "switch between the log and the summary"),
+        ("v", "verify the finished run: the backup read again, compared row by row"),
     )),
     ("Failed records", (
         ("space", "mark a record; retry and export use the marked ones"),
@@ -50,6 +51,11 @@ KEYS = (
     ("History", (
         ("enter f", "failed records of the highlighted run"),
         ("r", "resume a stopped run (↻): no record is loaded twice"),
+        ("v", "verify the highlighted run: verdict and differences per table"),
+    )),
+    ("Verify", (
+        ("↑ ↓", "a table's differences: key, record index and differing columns"),
+        ("esc", "back (a verify in progress stops; nothing was written)"),
     )),
 )
 OUTRO = ("Over SSH, run long restores inside tmux or screen: a lost terminal cancels the run "
