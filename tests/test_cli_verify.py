@@ -79,3 +79,9 @@ def test_verify_refuses_a_run_of_another_backup(setup, capsys):
     assert main(["verify", str(other), *_args(dsn, root, "--json")]) == EXIT_DIFFERENT  # no run
     result = json.loads(capsys.readouterr().out)
     assert result["run_id"] is None and result["totals"]["extra"] == 1  # Bob is not in it
+
+
+def test_run_and_no_run_together_are_a_usage_error(setup, capsys):
+    dsn, root = setup
+    assert main(["verify", *_args(dsn, root, "--run", "x", "--no-run")]) == EXIT_USAGE
+    assert "contradict" in capsys.readouterr().err

@@ -235,3 +235,21 @@ def test_a_file_cut_short_is_reported_as_the_restore_saw_it(db: psycopg.Connecti
     assert (post.records, post.matched, post.unexplained) == (40, 40, 0)
     assert post.fault and "record index 40" in post.fault
     assert post.verdict == "accounted" and result.exit_code == EXIT_PARTIAL
+
+
+def test_records_a_retry_loaded_leave_the_quarantine_and_match(db: psycopg.Connection,
+                                                               db_dsn: str, tmp_path: Path):
+    from katarestore_tui.engine import retry_run
+
+    db.execute(SCHEMA)
+    posts = [dict(p) for p in POSTS]
+    posts[3]["author_id"] = 404
+    posts[20]["score"] = "99999.99"
+    backup = _backup(tmp_path, **{"post.json": posts})
+    restored = _restore(db_dsn, backup)
+    db.execute("INSERT INTO author VALUES (404, 'came later', NULL)")  # the cause, fixed
+    retried = retry_run(restored.run_id, db_dsn)
+    assert retried.tables["post"]["loaded"] == 1
+    post = _verify(db_dsn, backup).tables["post"]
+    assert (post.matched, post.quarantined, post.unexplained) == (59, 1, 0)
+    assert _verify(db_dsn, backup).tables["author"].extra == 1  # 404 is not in the backup
