@@ -14,7 +14,7 @@ def test_verify_from_the_summary_then_from_the_history(target: Target):
     async def scenario():
         app = target.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, batch_size="300")
+            await open_plan(app, pilot)
             await pilot.press("s")
             await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
             restore = app.screen
