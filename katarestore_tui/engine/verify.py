@@ -307,8 +307,10 @@ class TableCheck:
         self._explain_duplicates()
         for kind in ("missing", "different", "extra"):
             if getattr(counts, kind):
+                # every differing row explained: they are the rows the run kept
+                shown = "kept" if kind == "different" and not verdict.different else kind
                 for sample in comparison.samples(kind, self.options.limit):
-                    verdict.differences.append(Difference(kind, sample.values, sample.index,
+                    verdict.differences.append(Difference(shown, sample.values, sample.index,
                                                           sample.columns))
 
     def _explain_duplicates(self) -> None:
@@ -322,6 +324,7 @@ class TableCheck:
         verdict.kept = min(verdict.different, before)
         verdict.different -= verdict.kept
         if verdict.kept:
-            verdict.notes.append(f"{verdict.kept:,} rows differ from the backup; run "
+            rows = "row differs" if verdict.kept == 1 else "rows differ"
+            verdict.notes.append(f"{verdict.kept:,} {rows} from the backup; run "
                                  f"{self.result.run_id} counted as many records as duplicates "
                                  "of rows already there, which it keeps as they were")

@@ -17,7 +17,7 @@ from katarestore_tui.errors import EXIT_DIFFERENT, EXIT_OK, EXIT_PARTIAL
 class Difference:
     """One listed difference: the record's key (or whole row), and why."""
 
-    kind: str  # missing | extra | different | unloadable
+    kind: str  # missing | extra | different | unloadable | kept (differs, as the run counted)
     key: dict[str, str | None]
     index: int | None = None  # the record's index in the file
     columns: tuple[str, ...] = ()  # different: the columns whose values differ
@@ -26,7 +26,7 @@ class Difference:
     def text(self) -> str:
         key = ", ".join(f"{k}={v if v is not None else 'NULL'}" for k, v in self.key.items())
         where = f" (record {self.index})" if self.index is not None else ""
-        if self.kind == "different":
+        if self.kind in ("different", "kept"):
             return f"{key}{where}: {', '.join(self.columns)}"
         if self.kind == "unloadable":
             return f"record {self.index}: {self.cause}"

@@ -155,6 +155,8 @@ def test_rows_already_there_are_kept_only_as_far_as_the_run_counted_them(
     assert restored.tables["author"].duplicates == 1
     author = _verify(db_dsn, backup).tables["author"]
     assert (author.kept, author.different, author.unexplained) == (1, 0, 0)
+    assert [(d.kind, d.key, d.columns) for d in author.differences] == [
+        ("kept", {"id": "1"}, ("name",))]
     db.execute("UPDATE author SET name = 'changed after' WHERE id = 2")
     author = _verify(db_dsn, backup).tables["author"]
     assert (author.kept, author.different) == (1, 1)  # one more than the run explains
