@@ -165,7 +165,7 @@ def test_rows_already_there_are_kept_only_as_far_as_the_run_counted_them(
 
 def test_parser_processes_give_the_same_verdict_as_inline(db: psycopg.Connection, db_dsn: str,
                                                           tmp_path: Path, monkeypatch):
-    from katarestore_tui.engine import verify as verify_module
+    from katarestore_tui.engine import verify_source as verify_module
 
     monkeypatch.setattr(verify_module, "PARSER_PROCESS_MIN_BYTES", 0)  # every file in one
     db.execute(SCHEMA)
