@@ -159,6 +159,16 @@ class KatarestoreApp(App[int]):
             self.screen.forget_clean()
         self.push_screen(RestoreScreen(options, self.backup_root))
 
+    def open_verify(self, run: dict) -> None:
+        """Verify a finished run (restore summary, history): its target must be this one."""
+        from katarestore_tui.app.screens.verify import VerifyScreen, options_for_run
+
+        if problem := self.target_problem(run):
+            self.notify(problem, title="Not verified", severity="error", timeout=15)
+            return
+        assert self.dsn is not None  # target_problem said it is known
+        self.push_screen(VerifyScreen(options_for_run(run, self.dsn), self.backup_root))
+
     # ------------------------------------------------------------ actions (keys and palette)
 
     def remember(self, prefs: Preferences) -> None:

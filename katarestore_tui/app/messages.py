@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from katarestore_tui.backup.catalog import Backup
-from katarestore_tui.engine import Event, Plan, RestoreOptions, RestoreResult, RetryResult
+from katarestore_tui.engine import (
+    Event,
+    Plan,
+    RestoreOptions,
+    RestoreResult,
+    RetryResult,
+    TableVerdict,
+    VerifyResult,
+)
 
 
 @dataclass
@@ -65,3 +73,13 @@ class QuarantineLoaded(Message):
 @dataclass
 class RetryDone(Message):
     result: RetryResult
+
+
+@dataclass
+class VerifyDone(Message):
+    result: VerifyResult
+
+
+@dataclass
+class TableVerified(Message):
+    verdict: TableVerdict

@@ -43,6 +43,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from katarestore_tui.cli.restore import restore_command
 
         return restore_command(args)
+    if command == "verify":
+        from katarestore_tui.cli.verify import verify_command
+
+        return verify_command(args)
     if command == "history":
         from katarestore_tui.cli.history import history_command
 

@@ -142,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="parse JSON in this process (slower; for debugging)")
     restore.add_argument("--yes", action="store_true", help="no questions")
     restore.add_argument("--json", action="store_true", help="JSON summary on stdout at the end")
+    restore.add_argument("--verify", action="store_true",
+                         help="at the end, verify the target against the backup (katarestore "
+                         "verify --run of this run); exit 4 if it finds unexplained differences")
+
+    _verify_parser(sub)
 
     bench = _sub(sub, "bench", "compare restore strategies on a backup",
                  "Load a backup with each strategy (legacy = row by row, batched = Prisma-style "
@@ -213,6 +218,30 @@ def _embedded_parser(sub: argparse._SubParsersAction) -> None:
     status.add_argument("--json", action="store_true", help="one JSON object on stdout")
     stop = actions.add_parser("stop", help="stop it cleanly (fast shutdown; data is kept)")
     stop.add_argument("--json", action="store_true", help="one JSON object on stdout")
+
+
+def _verify_parser(sub) -> None:
+    """`katarestore verify`: its own block (other sub-commands change beside it)."""
+    verify = _sub(sub, "verify", "prove the target holds exactly the backup's records",
+                  "Read the backup again and prove, per table, that the target holds exactly its "
+                  "records: counts, and every record compared as the server stores it.")
+    verify.add_argument("backup", nargs="?", help="backup folder (default: newest under root)")
+    _target_options(verify)
+    verify.add_argument("--run", metavar="RUN_ID",
+                        help="the run whose quarantine and duplicates explain what it did not "
+                        "load (default: the last run of this backup into this target)")
+    verify.add_argument("--no-run", action="store_true",
+                        help="judge the target by the backup alone, whatever runs are recorded")
+    verify.add_argument("--on-conflict", choices=("skip", "update", "error"), default=None,
+                        help="the duplicate rule the restore used: skip/error keep a repeated "
+                        "key's first copy, update its last (default: the run's, else skip)")
+    _table_options(verify)
+    verify.add_argument("--limit", type=_positive, default=20,
+                        help="differences listed per kind and table (default 20; counts are "
+                        "always whole)")
+    verify.add_argument("--no-parser-process", action="store_true",
+                        help="parse JSON in this process (slower; for debugging)")
+    verify.add_argument("--json", action="store_true", help="JSON result on stdout")
 
 
 def backup_root(args: argparse.Namespace) -> Path:

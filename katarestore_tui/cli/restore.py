@@ -102,13 +102,34 @@ def restore_command(args: argparse.Namespace) -> int:
     restore_handlers = install_cancel_handlers(cancel, reporter.say)
     try:  # a second Ctrl-C while the summary prints still leaves with exit 3
         result = run_restore(options, root, reporter, cancel)
-        return _report(result, args, reporter)
+        verify = getattr(args, "verify", False) and result.status in ("completed", "partial")
+        code = _report(result, args, reporter, json_now=not verify)
     finally:
         restore_handlers()
+    if verify:
+        code = _verify_after(options, result, args, reporter, code)
+    return code
 
 
-def _report(result, args: argparse.Namespace, reporter: TextReporter) -> int:
-    """The plan (dry run), the error, or the summary; the exit code of the run."""
+def _verify_after(options, result, args: argparse.Namespace, reporter: TextReporter,
+                  code: int) -> int:
+    """`restore --verify`: verify this run's tables; unexplained differences make exit 4."""
+    from katarestore_tui.cli.verify import run_and_report
+    from katarestore_tui.engine import VerifyOptions
+    from katarestore_tui.errors import EXIT_DIFFERENT
+
+    reporter.say(f"verifying run {result.run_id} against {result.backup}")
+    verify = VerifyOptions(backup=result.backup, dsn=options.dsn, schema=options.schema,
+                           run_id=result.run_id, tables=[*result.tables],
+                           parser_process=options.parser_process)
+    verified = run_and_report(verify, args, reporter, json_with=result.summary())
+    return EXIT_DIFFERENT if verified == EXIT_DIFFERENT else max(code, verified)
+
+
+def _report(result, args: argparse.Namespace, reporter: TextReporter, json_now: bool = True) -> int:
+    """The plan (dry run), the error, or the summary; the exit code of the run.
+
+    `json_now` False: a verify follows and prints one JSON document holding both."""
     if result.status == "dry-run" and result.plan is not None:
         if args.json:
             print_json(result.plan.to_dict())
@@ -121,7 +142,8 @@ def _report(result, args: argparse.Namespace, reporter: TextReporter) -> int:
             print_json(result.summary())
         return result.exit_code
     if args.json:
-        print_json(result.summary())
+        if json_now:
+            print_json(result.summary())
     else:
         print(summary_text(result.summary()))
     return result.exit_code

@@ -28,6 +28,13 @@ _EXPORTS = {
     "RestoreResult": "restore",
     "retry_run": "retry",
     "RetryResult": "retry",
+    # verify: the target against the backup
+    "VerifyOptions": "verify",
+    "run_verify": "verify",
+    "latest_run": "verify",
+    "VerifyResult": "verify_result",
+    "TableVerdict": "verify_result",
+    "Difference": "verify_result",
     # the quarantine of a run
     "quarantine_dir": "quarantine",
     "read_quarantine": "quarantine",
@@ -143,3 +150,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.restore import run_restore as run_restore
     from katarestore_tui.engine.retry import RetryResult as RetryResult
     from katarestore_tui.engine.retry import retry_run as retry_run
+    from katarestore_tui.engine.verify import VerifyOptions as VerifyOptions
+    from katarestore_tui.engine.verify import latest_run as latest_run
+    from katarestore_tui.engine.verify import run_verify as run_verify
+    from katarestore_tui.engine.verify_result import Difference as Difference
+    from katarestore_tui.engine.verify_result import TableVerdict as TableVerdict
+    from katarestore_tui.engine.verify_result import VerifyResult as VerifyResult

@@ -44,6 +44,7 @@ KEYS = (
         ("esc q", "once the run is over: back"),
         ("f", "failed records of this run"),
         ("l", "switch between the log and the summary"),
+        ("v", "verify the finished run: the backup read again, compared row by row"),
     )),
     ("Failed records", (
         ("space", "mark a record; retry and export use the marked ones"),
@@ -55,6 +56,7 @@ KEYS = (
     ("History", (
         ("enter f", "failed records of the highlighted run"),
         ("r", "resume a stopped run (↻): no record is loaded twice"),
+        ("v", "verify the highlighted run: verdict and differences per table"),
         ("/", "filter by run id, status, backup or target (esc clears)"),
         ("^r F5", "read the run logs again"),
     )),
@@ -62,6 +64,10 @@ KEYS = (
         ("r", "run the chosen strategies (legacy, batched, copy) in throw-away schemas"),
         ("c", "cancel the benchmark run"),
         ("m", "mark the highlighted past run (A, B): two marked runs are compared side by side"),
+    )),
+    ("Verify", (
+        ("↑ ↓", "a table's differences: key, record index and differing columns"),
+        ("esc", "back (a verify in progress stops; nothing was written)"),
     )),
 )
 OUTRO = ("Over SSH, run long restores inside tmux or screen: a lost terminal cancels the run "

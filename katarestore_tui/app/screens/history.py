@@ -22,6 +22,7 @@ class HistoryScreen(KataScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f", "failures", "Failed records"),
         Binding("r", "resume", "Resume"),
+        Binding("v", "verify", "Verify"),
         Binding("slash", "filter", "Filter"),
         Binding("ctrl+r,f5", "reload", "Reload", key_display="^r"),
         Binding("escape,q", "back", "Back", key_display="esc"),
@@ -105,7 +106,13 @@ class HistoryScreen(KataScreen):
             return bool(self.current and is_resumable(self.current))
         if action == "failures":
             return bool(self.current and (self.current.get("totals") or {}).get("failed"))
+        if action == "verify":  # what a run wrote can be proven once it stopped
+            return bool(self.current and self.current.get("status") not in ("running", None))
         return True
+
+    def action_verify(self) -> None:
+        if self.current:
+            self.app.open_verify(self.current)
 
     def action_failures(self) -> None:
         from katarestore_tui.app.screens.failures import FailuresScreen

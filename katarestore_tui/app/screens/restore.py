@@ -58,6 +58,7 @@ class RestoreScreen(KataScreen):
         Binding("f", "failures", "Failures"),
         Binding("l", "toggle_log", "Log"),
         Binding("h", "app.history", "History"),
+        Binding("v", "verify", "Verify"),
     ]
 
     def __init__(self, options: RestoreOptions, backup_root: Path, autostart: bool = True,
@@ -263,7 +264,19 @@ class RestoreScreen(KataScreen):
             return bool(self.finished and any(s.failed for s in self.stats.values()))
         if action == "toggle_log":
             return bool(not self.running)
+        if action == "verify":
+            return bool(self.finished and self.finished.status in ("completed", "partial"))
         return True
+
+    def action_verify(self) -> None:
+        if self.finished is None:
+            return
+        try:
+            run = read_run(self.finished.run_id)
+        except (RunNotFound, OSError, ValueError) as exc:
+            self.notify(str(exc), title="Not verified", severity="error")
+            return
+        self.app.open_verify(run)
 
     def action_cancel(self) -> None:
         if not self.running:
