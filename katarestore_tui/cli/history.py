@@ -7,50 +7,49 @@ import argparse
 from katarestore_tui.cli.output import print_json, summary_text
 from katarestore_tui.engine import read_quarantine
 from katarestore_tui.errors import EXIT_USAGE
-from katarestore_tui.history.runs import RunNotFound, is_resumable, list_runs, read_run
+from katarestore_tui.history.runlog import RunLog, list_run_logs
+from katarestore_tui.history.runs import RunNotFound
 
 
 def history_command(args: argparse.Namespace) -> int:
     if args.run_id:
         try:
-            run = read_run(args.run_id)
+            run = RunLog.load(args.run_id)
         except RunNotFound as exc:
             print(f"error: {exc}")
             return EXIT_USAGE
         if args.json:
-            print_json(run)
+            print_json(run.to_dict())
             return 0
-        summary = dict(run)
-        summary.setdefault("seconds", 0.0)
-        summary["quarantine"] = run.get("quarantine") if run.get("totals", {}).get("failed") else None
+        summary = run.to_dict()
+        summary["quarantine"] = run.quarantine if run.failed else None
         print(summary_text(summary))
-        print(f"backup: {run.get('backup')}\ntarget: {run.get('target')}\n"
-              f"started: {run.get('started_at')}  finished: {run.get('finished_at')}")
-        if is_resumable(run):
-            print(f"resumable: katarestore restore --resume {run['run_id']}")
+        print(f"backup: {run.backup or None}\ntarget: {run.target or None}\n"
+              f"started: {run.started_at}  finished: {run.finished_at}")
+        if run.is_resumable():
+            print(f"resumable: katarestore restore --resume {run.run_id}")
         return 0
-    runs = list_runs()
+    runs = list_run_logs()
     if args.json:
         from katarestore_tui.history.benchmarks import read_benchmarks
 
-        print_json({"runs": runs, "benchmarks": read_benchmarks()})
+        print_json({"runs": [run.to_dict() for run in runs], "benchmarks": read_benchmarks()})
         return 0
     if not runs:
         print("no runs yet")
         return 0
     print(f"{'run id':<22} {'status':<10} {'records':>10} {'failed':>7} {'seconds':>8}  backup")
     for run in runs:
-        totals = run.get("totals", {})
-        mark = "  (resumable)" if is_resumable(run) else ""
-        print(f"{run.get('run_id', '?'):<22} {run.get('status', '?'):<10} "
-              f"{totals.get('records', 0):>10,} {totals.get('failed', 0):>7,} "
-              f"{run.get('seconds', 0):>8.1f}  {run.get('backup', '')}{mark}")
+        mark = "  (resumable)" if run.is_resumable() else ""
+        print(f"{run.run_id:<22} {run.status:<10} "
+              f"{run.totals.get('records', 0):>10,} {run.failed:>7,} "
+              f"{run.seconds:>8.1f}  {run.backup}{mark}")
     return 0
 
 
 def failures_command(args: argparse.Namespace) -> int:
     try:
-        read_run(args.run_id)
+        RunLog.load(args.run_id)
     except RunNotFound as exc:
         print(f"error: {exc}")
         return EXIT_USAGE

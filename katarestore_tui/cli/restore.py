@@ -27,43 +27,36 @@ def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> b
     return answer == dbname
 
 
-def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
-    """A resume continues the run as it was started: options left out come from its log."""
-    fk_checks = {"auto": "auto", "replica": "after", "immediate": "row"}
-    defaults = {"schema": None, "tables": [], "exclude": [], "on_conflict": "skip",
-                "single_transaction": False, "jobs": 1, "triggers": "auto"}
-    for name, default in defaults.items():
-        if name in before and getattr(args, name) == default:
-            setattr(args, name, before[name])
-    if args.fk_checks == "auto" and before.get("fk_mode") in fk_checks:
-        args.fk_checks = fk_checks[before["fk_mode"]]
-
-
 def restore_command(args: argparse.Namespace) -> int:
-    from katarestore_tui.engine import RestoreOptions, prepare, run_restore
-    from katarestore_tui.history.runs import RunNotFound, read_run
+    from katarestore_tui.engine import (
+        RestoreOptions,
+        load_run_log,
+        prepare,
+        resume_options,
+        run_restore,
+    )
+    from katarestore_tui.errors import ConfigError
 
     reporter = TextReporter()
-    backup = args.backup or ""
+    previous = None
     if args.resume:
         try:
-            previous = read_run(args.resume)
-        except RunNotFound as exc:
+            previous = load_run_log(args.resume)
+        except ConfigError as exc:
             reporter.say(f"error: {exc}")
             return EXIT_USAGE
-        backup = backup or previous.get("backup", "")
-        _inherit_run_options(args, previous.get("options") or {})
     dsn = target_dsn(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL
-    if args.schema is None:  # a Prisma URL's ?schema= is where its tables are
+    schema = args.schema
+    if schema is None and previous is None:  # a Prisma URL's ?schema= is where its tables are
         from katarestore_tui.db.target import url_schema
 
-        args.schema = url_schema(args.dsn) or "public"
+        schema = url_schema(args.dsn) or "public"
     options = RestoreOptions(
-        backup=backup,
+        backup=args.backup or "",
         dsn=dsn,
-        schema=args.schema,
+        schema=schema or "public",
         batch_size=args.batch_size,
         jobs=args.jobs,
         on_conflict=args.on_conflict,
@@ -77,12 +70,16 @@ def restore_command(args: argparse.Namespace) -> int:
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
         triggers=args.triggers,
     )
+    if previous is not None:  # options left out continue the run as it was started
+        options = resume_options(previous, options,
+                                 given=("schema",) if args.schema is not None else ())
     root = backup_root(args)
+    plan = None
     if args.clean and not args.dry_run and not args.resume:
-        from katarestore_tui.errors import ConfigError, FatalError
+        from katarestore_tui.errors import FatalError
 
         try:
-            conn, plan = prepare(options, root)
+            conn, plan = prepare(options, root)  # the plan confirmed is the plan run
             conn.close()
         except ConfigError as exc:
             reporter.say(f"error: {exc}")
@@ -96,7 +93,7 @@ def restore_command(args: argparse.Namespace) -> int:
     cancel = threading.Event()
     restore_handlers = install_cancel_handlers(cancel, reporter.say)
     try:  # a second Ctrl-C while the summary prints still leaves with exit 3
-        result = run_restore(options, root, reporter, cancel)
+        result = run_restore(options, root, reporter, cancel, plan=plan)
         return _report(result, args, reporter)
     finally:
         restore_handlers()

@@ -26,8 +26,12 @@ _EXPORTS = {
     "prepare": "restore",
     "run_restore": "restore",
     "RestoreResult": "restore",
+    "RunKind": "restore",
     "retry_run": "retry",
     "RetryResult": "retry",
+    # resuming a run: its options, from its log
+    "load_run_log": "resume",
+    "resume_options": "resume",
     # the quarantine of a run
     "quarantine_dir": "quarantine",
     "read_quarantine": "quarantine",
@@ -139,7 +143,10 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.quarantine import quarantine_dir as quarantine_dir
     from katarestore_tui.engine.quarantine import read_quarantine as read_quarantine
     from katarestore_tui.engine.restore import RestoreResult as RestoreResult
+    from katarestore_tui.engine.restore import RunKind as RunKind
     from katarestore_tui.engine.restore import prepare as prepare
     from katarestore_tui.engine.restore import run_restore as run_restore
+    from katarestore_tui.engine.resume import load_run_log as load_run_log
+    from katarestore_tui.engine.resume import resume_options as resume_options
     from katarestore_tui.engine.retry import RetryResult as RetryResult
     from katarestore_tui.engine.retry import retry_run as retry_run

@@ -85,6 +85,8 @@ class RunStarted(Event):
     tables: tuple[str, ...]
     bytes_total: int
     fk_mode: str  # "replica" (checks after load) or "immediate"
+    # a resume: the tables the stopped run had finished, with their counts (not loaded again)
+    finished: dict[str, TableStats] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psycopg
 
-from katarestore_tui.backup.catalog import BackupError, resolve_backup
+from katarestore_tui.backup.catalog import Backup, BackupError, resolve_backup
 from katarestore_tui.backup.reader import backend_warning
 from katarestore_tui.db import maintenance, written
 from katarestore_tui.db.schema import Schema, read_schema
@@ -51,6 +51,7 @@ from katarestore_tui.engine.locks import (
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
+from katarestore_tui.engine.resume import check_checkpoint, check_resumable, file_marks
 from katarestore_tui.engine.scheduler import TableJob, run_tables
 from katarestore_tui.engine.source import SourceCrashed
 from katarestore_tui.errors import (
@@ -62,13 +63,8 @@ from katarestore_tui.errors import (
     ConfigError,
     FatalError,
 )
-from katarestore_tui.history.runs import (
-    RunNotFound,
-    is_resumable,
-    read_run,
-    reserve_run_id,
-    write_run,
-)
+from katarestore_tui.history.runlog import RunLog, TableLog
+from katarestore_tui.history.runs import reserve_run_id
 from katarestore_tui.locations import run_dir
 from katarestore_tui.redact import redact_dsn, redact_text
 
@@ -86,6 +82,14 @@ SESSION_SETTINGS = (
     LOCK_TIMEOUT_SETTING,
 )
 
+
+
+@dataclass(frozen=True)
+class RunKind:
+    """What the run log calls a run: a restore, or the `copy` strategy of a benchmark."""
+
+    kind: str = "restore"
+    bench_id: str | None = None
 
 
 @dataclass
@@ -132,51 +136,61 @@ def totals(tables: dict[str, TableStats]) -> dict[str, int]:
     return {k: sum(getattr(s, k) for s in tables.values()) for k in keys}
 
 
-def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connection, Plan]:
-    """Validate, find the backup, connect, read the schema and plan. Raises Config/FatalError."""
+def prepare(options: RestoreOptions, backup_root: Path, plan: Plan | None = None
+            ) -> tuple[psycopg.Connection, Plan]:
+    """Validate, find the backup, connect, read the schema and plan. Raises Config/FatalError.
+
+    `plan`: one `prepare` made before for these options (the preview the operator saw, the
+    plan a --clean was confirmed on): it is handed on, not built a second time.
+    """
     problems = options.validate()
     if problems:
         raise ConfigError("; ".join(problems))
-    try:
-        backup = resolve_backup(options.backup or None, backup_root)
-    except BackupError as exc:
-        raise ConfigError(str(exc)) from None
-    options.backup = str(backup.path.resolve())  # a resume may start from another folder
-    if options.resume:
-        check_resumable(options)
-    conn = connect(options.dsn)
-    if options.resume:
+    if plan is None:
         try:
-            check_checkpoint(conn, options)
-        except (ConfigError, psycopg.Error):
-            conn.close()
-            raise
+            backup = resolve_backup(options.backup or None, backup_root)
+        except BackupError as exc:
+            raise ConfigError(str(exc)) from None
+    else:
+        backup = plan.backup
+    options.backup = str(backup.path.resolve())  # a resume may start from another folder
+    previous = check_resumable(options) if options.resume else None
+    conn = connect(options.dsn)
+    try:
+        if previous is not None:
+            check_checkpoint(conn, options, previous)
+        if plan is None:
+            plan = _make_plan(conn, options, backup)
+        if options.clean and not options.resume and (refusal := clean_refusal(plan)):
+            raise ConfigError(f"{refusal}; nothing was changed")
+    except (ConfigError, FatalError, psycopg.Error):
+        conn.close()
+        raise
+    return conn, plan
+
+
+def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup) -> Plan:
+    """Read the target's schema and match the backup's files to its tables."""
     schema = read_schema(conn, options.schema)
     if not schema.tables:
-        conn.close()
         raise FatalError(
             f"schema {options.schema!r} of {redact_dsn(options.dsn)} has no tables: run the "
             "app's migrations first (katarestore fills existing tables, it does not create them)"
         )
     plan = build_plan(backup, schema, options.tables, options.exclude)
     if refusal := plan.conflict_message():
-        conn.close()
         raise ConfigError(refusal)
     if not plan.tables:
-        conn.close()
         raise FatalError(
             f"no file of {backup.path} matches a table of schema {options.schema!r}"
             + (f" ({'; '.join(plan.warnings[:3])})" if plan.warnings else "")
         )
-    if options.clean and not options.resume and (refusal := clean_refusal(plan)):
-        conn.close()
-        raise ConfigError(f"{refusal}; nothing was changed")
     known = {"on": True, "off": False}.get(options.triggers)
     if known is None and options.fk_mode == "immediate":
         known = True
     if message := trigger_warning(plan, known):  # on the plan: dry runs and the TUI show it
         plan.warnings.append(message)
-    return conn, plan
+    return plan
 
 
 def clean_refusal(plan: Plan) -> str | None:
@@ -189,116 +203,20 @@ def clean_refusal(plan: Plan) -> str | None:
             "Add them with --tables or empty them yourself")
 
 
-# What a run restores; a resume continues the same run, so these must not change.
-RUN_DEFINING_OPTIONS = ("schema", "tables", "exclude", "on_conflict", "single_transaction",
-                        "triggers")
-
-
-def check_resumable(options: RestoreOptions) -> None:
-    """Refuse a resume that would load records twice or restore something else."""
-    try:
-        previous = read_run(options.resume or "")
-    except RunNotFound as exc:
-        raise ConfigError(str(exc)) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"run {options.resume}: unreadable run log ({exc})") from None
-    if not is_resumable(previous):
-        hint = (f"; load its failed records again with: katarestore retry {options.resume}"
-                if previous.get("status") == "partial" else "")
-        raise ConfigError(f"run {options.resume} is {previous.get('status')}: there is nothing to "
-                          f"resume (resuming it would load its records a second time){hint}")
-    if changed_files := _changed_files(previous):
-        raise ConfigError(
-            f"run {options.resume} cannot be resumed: the backup changed since it started ("
-            + "; ".join(changed_files)
-            + "). A resume skips the records the run already loaded, which would now be other "
-            "records; put the original files back, or start a new run"
-        )
-    before = previous.get("options") or {}
-    if options.clean and not before.get("clean"):
-        raise ConfigError(
-            f"run {options.resume} was started without --clean: a resume continues the same "
-            "run and never empties the tables it loads into (leave --clean out); nothing was "
-            "changed"
-        )
-    changed = [name for name in RUN_DEFINING_OPTIONS
-               if name in before and before[name] != getattr(options, name)]
-    if changed:
-        raise ConfigError(
-            f"run {options.resume} was started with "
-            + ", ".join(f"{name}={before[name]!r}" for name in changed)
-            + ": a resume continues the same run (leave those options out)"
-        )
-
-
-def check_checkpoint(conn: psycopg.Connection, options: RestoreOptions) -> None:
-    """Refuse a resume whose checkpoint in the target is gone (dropped, or its rows deleted).
-
-    A resume starts each table where the checkpoint says; without it, it would load every
-    committed record a second time (doubling the rows of a table without a key). Exit 2, as
-    every refused resume: nothing was touched, the operator decides what to do.
-    """
-    if options.single_transaction:
-        return  # such a run keeps no checkpoint: what it loaded rolled back with it
-    run_id = options.resume or ""
-    previous = read_run(run_id)
-    held = checkpoint.load(conn, options.schema, run_id)
-    where = checkpoint.location(conn, options.schema)
-    problems = []
-    if previous.get("checkpoint_marked") and not checkpoint.run_marked(conn, options.schema, run_id):
-        problems.append(f"{where} was dropped" if not checkpoint.table_exists(conn, options.schema)
-                        else f"{where} has no rows of this run any more")
-    for name, counts in (previous.get("tables") or {}).items():
-        if counts.get("records") and name not in held:
-            problems.append(f"the run log counts {counts['records']:,} records of {name} as "
-                            f"committed, but {where} has no checkpoint for {name}")
-    if problems:
-        raise ConfigError(
-            f"run {run_id} cannot be resumed: its checkpoint in the target is gone ("
-            + "; ".join(problems)
-            + "). A resume would load the records the run already committed again (rows twice "
-            "in a table without a key). Check the target; to load the backup anew, start a "
-            "new run (--clean empties the tables first)"
-        )
-
-
-def file_marks(plan: Plan) -> dict[str, dict]:
-    """Size and modification time of each table file, kept in the run log for a resume."""
-    marks = {}
-    for planned in plan.tables:
-        st = planned.file.path.stat()
-        marks[planned.file.path.name] = {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
-    return marks
-
-
-def _changed_files(previous: dict) -> list[str]:
-    """What differs between the files a run started on and those in its folder now."""
-    folder = Path(previous.get("backup") or ".")
-    changes = []
-    for name, mark in (previous.get("files") or {}).items():  # older run logs have none
-        try:
-            st = (folder / name).stat()
-        except OSError:
-            changes.append(f"{name} is gone")
-            continue
-        if st.st_size != mark["bytes"]:
-            changes.append(f"{name} was {mark['bytes']:,} bytes, is {st.st_size:,}")
-        elif st.st_mtime_ns != mark["mtime_ns"]:
-            changes.append(f"{name} was modified at {time.ctime(st.st_mtime_ns / 1e9)}")
-    return changes
-
-
 def run_restore(
     options: RestoreOptions,
     backup_root: Path,
     sink: EventSink = ignore_events,
     cancel: threading.Event | None = None,
+    plan: Plan | None = None,
+    kind: RunKind | None = None,
 ) -> RestoreResult:
-    """Plan and (unless dry-run) load; never raises for the operator's mistakes."""
+    """Plan (unless `plan` is handed on from `prepare`) and, unless dry-run, load; never
+    raises for the operator's mistakes. `kind`: what the run log calls the run."""
     cancel = cancel or threading.Event()
     began = time.monotonic()
     try:
-        conn, plan = prepare(options, backup_root)
+        conn, plan = prepare(options, backup_root, plan)
     except ConfigError as exc:
         return RestoreResult(None, "failed", EXIT_USAGE, 0.0, options.backup, error=str(exc))
     except FatalError as exc:
@@ -321,7 +239,9 @@ def run_restore(
             conn.close()
             return RestoreResult(None, "failed", EXIT_USAGE, 0.0, options.backup, error=str(exc))
     with conn:
-        return _Run(options, conn, plan, sink, cancel, began, warnings, run_id).execute()
+        run = _Run(options, conn, plan, sink, cancel, began, warnings, run_id)
+        run.kind = kind or RunKind()
+        return run.execute()
 
 
 def _first_fk_entries(committed: int):
@@ -362,6 +282,9 @@ class _Run:
         self.clean_state: str | None = "pending" if options.clean and not options.resume else None
         self.stopwatch = StopWatch(cancel)  # a stop cancels the statement in flight
         self.waiter = LockWaiter(cancel, sink)
+        self.kind = RunKind()
+        self.retries: list[dict] = []
+        self.resumed: dict[str, checkpoint.Checkpoint] = {}  # a resume: what had committed
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -459,6 +382,7 @@ class _Run:
             self.conn.execute(statement)
         if self.options.resume:
             self._restore_checkpoints()
+        finished = self._count_finished()
         self.fk_mode = self._choose_fk_mode()
         if not self.options.single_transaction:  # such a run keeps no checkpoint
             # on the server's disk before the run log says "running": a resume needs it
@@ -473,25 +397,41 @@ class _Run:
             self._write_log("running")
         self.sink(RunStarted(self.run_id, self.options.backup, redact_dsn(self.options.dsn),
                              tuple(self.stats), sum(s.bytes_total for s in self.stats.values()),
-                             self.fk_mode))
+                             self.fk_mode, finished))
         for message in self.plan.warnings:  # skipped files, ignored keys, symlinks not followed
             self.sink(Warning(message))
 
     def _restore_checkpoints(self) -> None:
         try:
-            previous = read_run(self.run_id)
+            previous = RunLog.load(self.run_id)
         except Exception as exc:
             raise FatalError(str(exc)) from None
-        if previous.get("backup") != self.options.backup:
+        if previous.backup != self.options.backup:
             raise FatalError(
-                f"run {self.run_id} restored {previous.get('backup')}, not {self.options.backup}"
+                f"run {self.run_id} restored {previous.backup or None}, not {self.options.backup}"
             )
-        self.started_at = previous.get("started_at", self.started_at)
-        if (previous.get("options") or {}).get("clean"):
+        self.started_at = previous.started_at or self.started_at
+        self.retries = previous.retries  # a retry may have run between the stop and now
+        if previous.options.get("clean"):
             # a run log from before "clean" was kept was written after its clean committed
             self.options.clean = True
-            self.clean_state = previous.get("clean", "done")
+            self.clean_state = previous.clean or "done"
         self.resumed = checkpoint.load(self.conn, self.options.schema, self.run_id)
+
+    def _count_finished(self) -> dict[str, TableStats]:
+        """A resume: the tables the stopped run finished keep the counts they committed."""
+        finished = {}
+        for name, start in self.resumed.items():
+            if name not in self.stats or not start.finished:
+                continue
+            stats = self.stats[name]
+            stats.records, stats.loaded = start.records_done, start.loaded
+            stats.duplicates, stats.failed = start.duplicates, start.failed
+            stats.error = start.error
+            stats.state = (FAILED if start.error and not start.records_done
+                           else PARTIAL if start.failed or start.error else DONE)
+            finished[name] = replace(stats)
+        return finished
 
     def _choose_fk_mode(self) -> str:
         triggers = self.options.triggers
@@ -536,7 +476,7 @@ class _Run:
         self.sink(Phase("clean", f"emptied {len(names)} tables"))
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
-        resumed = getattr(self, "resumed", {})
+        resumed = self.resumed
         settings = [*SESSION_SETTINGS, checkpoint.HOLD_SHARED]
         if self.fk_mode == "replica":
             settings.append("SET session_replication_role = replica")
@@ -547,12 +487,6 @@ class _Run:
         for table_plan in self.plan.tables:
             start = resumed.get(table_plan.table)
             if start is not None and start.finished:
-                stats = self.stats[table_plan.table]
-                stats.records, stats.loaded = start.records_done, start.loaded
-                stats.duplicates, stats.failed = start.duplicates, start.failed
-                stats.error = start.error
-                stats.state = (FAILED if start.error and not start.records_done
-                               else PARTIAL if start.failed or start.error else DONE)
                 # FK-check entries past the committed count belong to a rolled-back check
                 quarantine.forget(table_plan.table, _first_fk_entries(start.fk_moved))
                 continue
@@ -648,29 +582,31 @@ class _Run:
                 self.sink(TableFinished(replace(stats)))
 
     def _write_log(self, status: str, error: str | None = None, code: int | None = None) -> None:
-        write_run(self.run_id, {
-            "run_id": self.run_id,
-            "kind": "restore",
-            "status": status,
-            "exit_code": code,
-            "backup": self.options.backup,
-            "target": redact_dsn(self.options.dsn),
-            "options": self.options.redacted(),
-            "started_at": self.started_at,
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z") if status != "running" else None,
-            "seconds": round(time.monotonic() - self.began, 3),
-            "fk_mode": self.fk_mode,
-            "triggers": self.triggers,
-            "tables": {name: s.to_dict() for name, s in self.stats.items()},
-            "files": self.files,
-            "checkpoint_marked": True,  # the target holds the run's own checkpoint row
-            "totals": totals(self.stats),
-            "warnings": self.warnings,
-            "error": error,
-            "resumable": self.resumable,
-            "quarantine": str(quarantine_dir(self.run_id)),
-            "clean": self.clean_state,
-        })
+        RunLog(
+            run_id=self.run_id,
+            kind=self.kind.kind,
+            bench_id=self.kind.bench_id,
+            status=status,
+            exit_code=code,
+            backup=self.options.backup,
+            target=redact_dsn(self.options.dsn),
+            options=self.options.redacted(),
+            started_at=self.started_at,
+            finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z") if status != "running" else None,
+            seconds=round(time.monotonic() - self.began, 3),
+            fk_mode=self.fk_mode,
+            triggers=self.triggers,
+            tables={name: TableLog.from_dict(s.to_dict()) for name, s in self.stats.items()},
+            files=self.files,
+            checkpoint_marked=True,  # the target holds the run's own checkpoint row
+            totals=totals(self.stats),
+            warnings=self.warnings,
+            error=error,
+            resumable=self.resumable,
+            quarantine=str(quarantine_dir(self.run_id)),
+            clean=self.clean_state,
+            retries=self.retries,
+        ).save()
 
     def _finish(self, status: str, code: int, error: str | None) -> RestoreResult:
         seconds = time.monotonic() - self.began

@@ -36,7 +36,7 @@ from katarestore_tui.engine.events import DONE, PARTIAL
 from katarestore_tui.engine.loader import BatchWriter
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter, read_entries
 from katarestore_tui.errors import FatalError
-from katarestore_tui.history.runs import read_run, write_run
+from katarestore_tui.history.runlog import RunLog, TableLog
 from katarestore_tui.jsontext import dumps_exact
 
 RETRY_BATCH = 5_000
@@ -60,8 +60,8 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
               select: Callable[[dict], bool] | None = None,
               batch_size: int = RETRY_BATCH) -> RetryResult:
     """Retry the run's quarantined records (of `table`, and only those `select` accepts)."""
-    run = read_run(run_id)
-    schema_name = run.get("options", {}).get("schema", "public")
+    run = RunLog.load(run_id)
+    schema_name = run.options.get("schema", "public")
     result = RetryResult(run_id)
     writer = QuarantineWriter(run_id)
     try:
@@ -73,13 +73,13 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
         if not checkpoint.lock_run(conn, _retry_key(run_id)):
             raise FatalError(f"another retry of run {run_id} is running")
         conn.execute("SET TimeZone = 'UTC'")  # as the restore reads ISO strings
-        if run.get("fk_mode") == "replica":
+        if run.fk_mode == "replica":
             conn.execute("SET session_replication_role = origin")  # check each row now
         result.recovered = _recover(conn, schema_name, run_id, writer)
         schema = read_schema(conn, schema_name)
         # parents first: a child record may be waiting for a parent retried just before it
         names = [table] if table else schema.load_order(
-            [n for n in sorted(run.get("tables", {})) if n in schema.tables])[0]
+            [n for n in sorted(run.tables) if n in schema.tables])[0]
         for name in names:
             path = writer.path(name)
             if not path.exists() or name not in schema.tables:
@@ -99,9 +99,9 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
         conn.close()
         writer.close()
     if any(t["loaded"] + t["duplicates"] for t in result.tables.values()):
-        run = read_run(run_id)
-        run.setdefault("retries", []).append(result.tables)
-        write_run(run_id, run)
+        run = RunLog.load(run_id)
+        run.retries.append(result.tables)
+        run.save()
     return result
 
 
@@ -269,25 +269,23 @@ def _finish(conn: psycopg.Connection, schema: str, run_id: str, table: str, file
 
 def _apply_to_run_log(run_id: str, table: str, state: checkpoint.Checkpoint) -> None:
     """Move the attempt's loaded and duplicate records out of `failed`, once per attempt."""
-    run = read_run(run_id)
-    stats = run.setdefault("tables", {}).setdefault(table, {})
-    if stats.get("retry_applied") == state.error or not (state.loaded + state.duplicates):
+    run = RunLog.load(run_id)
+    stats = run.tables.setdefault(table, TableLog())
+    if stats.retry_applied == state.error or not (state.loaded + state.duplicates):
         return
-    stats["loaded"] = stats.get("loaded", 0) + state.loaded
-    stats["duplicates"] = stats.get("duplicates", 0) + state.duplicates
-    stats["failed"] = stats.get("failed", 0) - state.loaded - state.duplicates
-    stats["retry_applied"] = state.error
-    if stats["failed"] == 0 and stats.get("state") == PARTIAL and not stats.get("error"):
-        stats["state"] = DONE
-    tables = run["tables"].values()
-    run["totals"] = {k: sum(t.get(k, 0) for t in tables)
-                     for k in ("records", "loaded", "duplicates", "failed")}
-    if run.get("status") == "partial" and run["totals"]["failed"] == 0 and not any(
-        t.get("error") for t in tables
+    stats.loaded += state.loaded
+    stats.duplicates += state.duplicates
+    stats.failed -= state.loaded + state.duplicates
+    stats.retry_applied = state.error
+    if stats.failed == 0 and stats.state == PARTIAL and not stats.error:
+        stats.state = DONE
+    run.recount()
+    if run.status == "partial" and run.failed == 0 and not any(
+        t.error for t in run.tables.values()
     ):
-        run["status"] = "completed"
-        run["exit_code"] = 0
-    write_run(run_id, run)
+        run.status = "completed"
+        run.exit_code = 0
+    run.save()
 
 
 def _write_atomic(path: Path, lines: list[str]) -> None:

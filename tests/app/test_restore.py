@@ -95,7 +95,7 @@ def test_cancel_mid_run_leaves_a_resumable_run_that_resumes(target: Target, lock
             await pilot.press("h")
             await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
             history = app.screen
-            assert history.current["run_id"] == run_id
+            assert history.current.run_id == run_id
             assert history.check_action("resume", ()) is True
             await pilot.press("r")
             await wait_for(pilot, lambda: screen_named(app, "RestoreScreen") and app.screen is not screen)

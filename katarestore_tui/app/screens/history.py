@@ -11,8 +11,8 @@ from textual.widgets import DataTable, Footer, Header
 
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.history.run_views import RunDetail, RunTable
-from katarestore_tui.engine import RestoreOptions
-from katarestore_tui.history.runs import is_resumable, list_runs
+from katarestore_tui.engine import RestoreOptions, resume_options
+from katarestore_tui.history.runlog import RunLog, list_run_logs
 
 MAX_RUNS = 500
 
@@ -27,8 +27,8 @@ class HistoryScreen(KataScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.runs: list[dict] = []
-        self.current: dict | None = None
+        self.runs: list[RunLog] = []
+        self.current: RunLog | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,22 +41,22 @@ class HistoryScreen(KataScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.runs = [r for r in list_runs(MAX_RUNS) if r.get("kind", "restore") == "restore"]
+        self.runs = [r for r in list_run_logs(MAX_RUNS) if r.kind == "restore"]
         table = self.query_one(RunTable)
         table.show(self.runs)
         table.focus()
         self.show(self.runs[0] if self.runs else None)
 
-    def show(self, run: dict | None) -> None:
+    def show(self, run: RunLog | None) -> None:
         self.current = run
         detail = self.query_one(RunDetail)
-        detail.border_title = f"Run {run.get('run_id')}" if run else "Run"
+        detail.border_title = f"Run {run.run_id}" if run else "Run"
         detail.show(run)
         self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#runs")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.show(next((r for r in self.runs if r.get("run_id") == event.row_key.value), None))
+        self.show(next((r for r in self.runs if r.run_id == event.row_key.value), None))
 
     @on(DataTable.RowSelected, "#runs")
     def selected(self) -> None:
@@ -64,32 +64,24 @@ class HistoryScreen(KataScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "resume":
-            return bool(self.current and is_resumable(self.current))
+            return bool(self.current and self.current.is_resumable())
         if action == "failures":
-            return bool(self.current and (self.current.get("totals") or {}).get("failed"))
+            return bool(self.current and self.current.failed)
         return True
 
     def action_failures(self) -> None:
         from katarestore_tui.app.screens.failures import FailuresScreen
 
         if self.current:
-            self.app.push_screen(FailuresScreen(self.current["run_id"]))
+            self.app.push_screen(FailuresScreen(self.current.run_id))
 
     def action_resume(self) -> None:
         run = self.current
-        if not run or not is_resumable(run):
+        if not run or not run.is_resumable():
             return
         problem = self.app.target_problem(run)
         if problem:
             self.notify(problem, title="Not resumed", severity="error", timeout=15)
             return
-        o = run.get("options") or {}
-        options = RestoreOptions(
-            backup=run.get("backup", ""), dsn=self.app.dsn, schema=o.get("schema", "public"),
-            batch_size=o.get("batch_size", 10_000), jobs=o.get("jobs", 1),
-            on_conflict=o.get("on_conflict", "skip"), tables=o.get("tables") or [],
-            exclude=o.get("exclude") or [], single_transaction=o.get("single_transaction", False),
-            fk_mode=o.get("fk_mode", "auto"), resume=run["run_id"],
-            triggers=o.get("triggers", "auto"),
-        )
-        self.app.start_restore(options)
+        # as the CLI's --resume: every run option from the log (nothing is given anew here)
+        self.app.start_restore(resume_options(run, RestoreOptions(backup="", dsn=self.app.dsn)))

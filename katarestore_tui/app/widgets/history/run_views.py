@@ -8,19 +8,19 @@ from textual.markup import escape
 from textual.widgets import DataTable, Static
 
 from katarestore_tui.app import format as fmt
-from katarestore_tui.history.runs import is_resumable
+from katarestore_tui.history.runlog import RunLog
 
 RESUMABLE = "↻"
 
 
-def started(run: dict) -> str:
+def started(run: RunLog) -> str:
     """`2024-12-01 10:35` from the run log's ISO time (seconds and zone add nothing here)."""
-    return str(run.get("started_at") or "–")[:16].replace("T", " ")
+    return str(run.started_at or "–")[:16].replace("T", " ")
 
 
-def run_folder(run: dict) -> str:
+def run_folder(run: RunLog) -> str:
     """The run's folder, from where its quarantine lives (run.json sits beside failed/)."""
-    quarantine = run.get("quarantine") or ""
+    quarantine = run.quarantine
     return quarantine.removesuffix("/failed") if quarantine else ""
 
 
@@ -37,20 +37,19 @@ class RunTable(DataTable):
         self.add_column("Backup", key="backup")
         self.add_column("Target", key="target")
 
-    def show(self, runs: list[dict]) -> None:
+    def show(self, runs: list[RunLog]) -> None:
         self.clear()
         for run in runs:
-            totals = run.get("totals") or {}
             self.add_row(
-                RESUMABLE if is_resumable(run) else " ",
-                run.get("status", "?"),
-                run.get("run_id", "?"),
-                fmt.count(totals.get("records")),
-                fmt.count(totals.get("failed")),
-                fmt.duration(run.get("seconds")),
-                (run.get("backup") or "").rstrip("/").rsplit("/", 1)[-1],
-                run.get("target") or "",
-                key=run.get("run_id"),
+                RESUMABLE if run.is_resumable() else " ",
+                run.status,
+                run.run_id,
+                fmt.count(run.totals.get("records")),
+                fmt.count(run.totals.get("failed")),
+                fmt.duration(run.seconds),
+                run.backup.rstrip("/").rsplit("/", 1)[-1],
+                run.target,
+                key=run.run_id,
             )
 
 
@@ -63,31 +62,31 @@ class RunDetail(Vertical):
         self.query_one("#run-tables", DataTable).add_columns(
             "Table", "State", "Records", "Loaded", "Dup", "Failed", "Time")
 
-    def show(self, run: dict | None) -> None:
+    def show(self, run: RunLog | None) -> None:
         info = self.query_one("#run-info", Static)
         tables = self.query_one("#run-tables", DataTable)
         tables.clear()
         if run is None:
             info.update("[dim]no run selected[/]")
             return
-        options = run.get("options") or {}
-        status = run.get("status", "?")
-        resumable = " · [b $text-warning]resumable: press r[/]" if is_resumable(run) else ""
+        options = run.options
+        status = run.status
+        resumable = " · [b $text-warning]resumable: press r[/]" if run.is_resumable() else ""
         lines = [
             f"[b]{escape(status)}[/b]{resumable} · started {escape(started(run))}"
-            f" · took {fmt.duration(run.get('seconds'))}",
-            f"[b]Backup[/b]  {escape(fmt.short_path(run.get('backup')))}",
-            f"[b]Target[/b]  {escape(run.get('target') or '–')} · "
+            f" · took {fmt.duration(run.seconds)}",
+            f"[b]Backup[/b]  {escape(fmt.short_path(run.backup or None))}",
+            f"[b]Target[/b]  {escape(run.target or '–')} · "
             f"schema {escape(options.get('schema', 'public'))}",
             f"[b]Options[/b] batch {options.get('batch_size', 0):,} · on conflict "
             f"{escape(str(options.get('on_conflict', '?')))} · jobs {options.get('jobs', 1)} · "
             f"clean {'yes' if options.get('clean') else 'no'}",
             f"[b]Files[/b]   {escape(fmt.short_path(run_folder(run)))} (run.json, failed/)",
         ]
-        if run.get("error"):
-            lines.append(f"[$text-error]{escape(run['error'])}[/]")
+        if run.error:
+            lines.append(f"[$text-error]{escape(run.error)}[/]")
         info.update("\n".join(lines))
-        for name, stats in (run.get("tables") or {}).items():
-            tables.add_row(name, stats.get("state", "?"), fmt.count(stats.get("records")),
-                           fmt.count(stats.get("loaded")), fmt.count(stats.get("duplicates")),
-                           fmt.count(stats.get("failed")), fmt.duration(stats.get("seconds")))
+        for name, stats in run.tables.items():
+            tables.add_row(name, stats.state, fmt.count(stats.records),
+                           fmt.count(stats.loaded), fmt.count(stats.duplicates),
+                           fmt.count(stats.failed), fmt.duration(stats.seconds))
