@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -19,7 +21,8 @@ from katarestore_tui.backup.reader import backend_warning
 from katarestore_tui.db import maintenance, written
 from katarestore_tui.db.schema import Schema, read_schema
 from katarestore_tui.engine import checkpoint
-from katarestore_tui.engine.connect import Session, connect, connection_lost
+from katarestore_tui.engine.connect import Link, Session, connect
+from katarestore_tui.engine.context import RunContext, TableJob
 from katarestore_tui.engine.events import (
     CANCELLED,
     DONE,
@@ -38,7 +41,7 @@ from katarestore_tui.engine.events import (
 )
 from katarestore_tui.engine.fkcheck import quarantine_orphans
 from katarestore_tui.engine.fkretry import retry_missing_parents
-from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS
+from katarestore_tui.engine.loader import before
 from katarestore_tui.engine.locks import (
     ACCESS_EXCLUSIVE,
     LOCK_TIMEOUT_SETTING,
@@ -52,7 +55,7 @@ from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.resume import check_checkpoint, check_resumable, file_marks
-from katarestore_tui.engine.scheduler import TableJob, run_tables
+from katarestore_tui.engine.scheduler import run_tables
 from katarestore_tui.engine.source import SourceCrashed
 from katarestore_tui.errors import (
     EXIT_FATAL,
@@ -110,7 +113,7 @@ class RestoreResult:
     def quarantine(self) -> str | None:
         return str(quarantine_dir(self.run_id)) if self.run_id else None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The `--json` summary DESIGN.md fixes."""
         return {
             "run_id": self.run_id,
@@ -244,11 +247,11 @@ def run_restore(
         return run.execute()
 
 
-def _first_fk_entries(committed: int):
+def _first_fk_entries(committed: int) -> Callable[[dict[str, Any]], bool]:
     """A quarantine filter keeping every load entry and the first `committed` FK-check ones."""
     seen = 0
 
-    def keep(entry: dict) -> bool:
+    def keep(entry: dict[str, Any]) -> bool:
         nonlocal seen
         if entry.get("phase") != "fk-check":
             return True
@@ -259,9 +262,12 @@ def _first_fk_entries(committed: int):
 
 
 class _Run:
-    def __init__(self, options, conn, plan: Plan, sink, cancel, began, warnings, run_id: str):
+    def __init__(self, options: RestoreOptions, conn: psycopg.Connection, plan: Plan,
+                 sink: EventSink, cancel: threading.Event, began: float, warnings: list[str],
+                 run_id: str) -> None:
         self.options: RestoreOptions = options
-        self.conn: psycopg.Connection = conn
+        # the run's own connection; reopened (and the run's lock taken again) after a drop
+        self.link = Link(conn, None, lambda m: self.sink(Warning(m)), on_renew=self._relock)
         self.plan = plan
         self.schema: Schema = plan.schema
         self.sink: EventSink = sink
@@ -273,7 +279,6 @@ class _Run:
             t.table: TableStats(t.table, t.file.path.name, t.file.size) for t in plan.tables
         }
         self.fk_mode = "immediate"
-        self._opened: list[psycopg.Connection] = []  # reopened after a drop; closed at the end
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.files = file_marks(plan)
         self.resumable = False  # a finished run whose stopped tables a resume can continue
@@ -283,7 +288,7 @@ class _Run:
         self.stopwatch = StopWatch(cancel)  # a stop cancels the statement in flight
         self.waiter = LockWaiter(cancel, sink)
         self.kind = RunKind()
-        self.retries: list[dict] = []
+        self.retries: list[dict[str, Any]] = []
         self.resumed: dict[str, checkpoint.Checkpoint] = {}  # a resume: what had committed
 
     def warn(self, message: str, table: str | None = None) -> None:
@@ -340,8 +345,7 @@ class _Run:
         finally:
             self.stopwatch.close()
             quarantine.close()
-            for conn in self._opened:
-                conn.close()
+            self.link.close()  # the connections it reopened (run_restore closes the first)
         if error and status == "failed":
             error += f" (the run is resumable: katarestore restore --resume {self.run_id})"
         return self._finish(status, code, error)
@@ -354,7 +358,7 @@ class _Run:
         stopped = [name for name, s in self.stats.items() if s.state == FAILED]
         if not stopped or self.options.single_transaction:
             return []
-        self._live_conn()
+        self.link.ensure_live()
         committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
         return [name for name in stopped if not (name in committed and committed[name].finished)]
 
@@ -482,7 +486,8 @@ class _Run:
             settings.append("SET session_replication_role = replica")
         session = Session(self.options.dsn, self.cancel, settings)
         session.live = self.stopwatch.conns  # every connection it opens is stopped with the run
-        self.session = session
+        if not self.options.single_transaction:  # one transaction: a drop lost it all
+            self.link.session = session
         jobs = []
         for table_plan in self.plan.tables:
             start = resumed.get(table_plan.table)
@@ -491,32 +496,24 @@ class _Run:
                 quarantine.forget(table_plan.table, _first_fk_entries(start.fk_moved))
                 continue
             if start is not None:  # drop quarantine lines written after the last commit
-                quarantine.forget(table_plan.table, lambda e, n=start.records_done:
-                                  e.get("index") is None or e["index"] < n)
+                quarantine.forget(table_plan.table, before(start.records_done))
             elif self.options.resume:  # nothing of this table committed: start it afresh
                 quarantine.forget(table_plan.table, lambda e: False)
             jobs.append(TableJob(table_plan, start))
-        run_tables(
-            jobs, self.options, self.schema, self.run_id, session, self.conn,
-            quarantine, self.sink, self.cancel, immediate=self.fk_mode == "immediate",
-            results=self.stats,  # filled as tables start: a stopped run still logs its counts
-        )
+        ctx = RunContext(self.options, self.schema, self.run_id, session, self.link, quarantine,
+                         self.sink, self.cancel, immediate=self.fk_mode == "immediate")
+        # filled as tables start: a stopped run still logs its counts
+        run_tables(jobs, ctx, results=self.stats)
 
-    def _live_conn(self) -> None:
-        """The run's own connection may have dropped while the tables loaded: reopen it."""
-        if self.options.single_transaction:
-            return
-        try:
-            if not (self.conn.broken or self.conn.closed):
-                self.conn.execute("SELECT 1")  # idle through --jobs loads: is it still there?
-                return
-        except psycopg.OperationalError:
-            pass
-        self.conn = self.session.reopen(lambda m: self.sink(Warning(m)))
-        self._opened.append(self.conn)
-        checkpoint.lock_run(self.conn, self.run_id)
+    @property
+    def conn(self) -> psycopg.Connection:
+        return self.link.conn
 
-    def _reconnecting(self, step, quarantine: QuarantineWriter) -> None:
+    def _relock(self, fresh: psycopg.Connection) -> None:
+        """A new connection of the run holds the run's lock again (it went with the old)."""
+        checkpoint.lock_run(fresh, self.run_id)
+
+    def _reconnecting(self, step: Callable[[], None], quarantine: QuarantineWriter) -> None:
         """Run a set-based step after the load; if the connection drops, redo it on a new one.
 
         Each table's FK check commits with its checkpoint's `fk_moved`, so the quarantine is
@@ -528,22 +525,15 @@ class _Run:
                 quarantine.forget(name, _first_fk_entries(state.fk_moved))
 
         names = [t.table for t in self.plan.tables]
-        for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
-            try:
-                self.waiter.run(self.conn, self.options.schema, names, ROW_EXCLUSIVE, step,
-                                own_transaction=False, before_retry=trim_to_committed)
-                return
-            except psycopg.OperationalError as exc:
-                if (self.options.single_transaction or attempt == MAX_BATCH_ATTEMPTS
-                        or not connection_lost(exc, self.conn)):
-                    raise
-                self.warn("connection lost after the load; reconnecting to finish")
-                self.conn.close()
-                self._live_conn()
-                trim_to_committed()
+        self.link.retrying(
+            lambda: self.waiter.run(self.conn, self.options.schema, names, ROW_EXCLUSIVE, step,
+                                    own_transaction=False, before_retry=trim_to_committed),
+            on_lost=lambda: self.warn("connection lost after the load; reconnecting to finish"),
+            after_renew=trim_to_committed,
+        )
 
     def _after_load(self, quarantine: QuarantineWriter) -> None:
-        self._live_conn()
+        self.link.ensure_live()
         # a few commits (the FK check's, the sequences'): each waits for the server's disk,
         # so a crash after one was acknowledged cannot take it back unseen
         self.conn.execute("SET synchronous_commit = on")
@@ -563,8 +553,8 @@ class _Run:
             self._retry_missing_parents(quarantine)
         self.waiter.check()  # setval is not transactional: none after a stop
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
-        moved, problems = maintenance.reset_sequences(self.conn, self.schema, loaded_tables)
-        for line in moved:
+        reset, problems = maintenance.reset_sequences(self.conn, self.schema, loaded_tables)
+        for line in reset:
             self.sink(Phase("sequences", line))
         for line in problems:
             if line not in self.warnings:  # redone after a reconnect: said once
