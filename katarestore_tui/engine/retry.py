@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psycopg
 
@@ -40,6 +40,7 @@ from katarestore_tui.history.runlog import RunLog, TableLog
 from katarestore_tui.jsontext import dumps_exact
 
 RETRY_BATCH = 5_000
+Entry = dict[str, Any]  # one quarantine line, as read_entries gives it
 
 
 @dataclass
@@ -57,7 +58,7 @@ class RetryResult:
 
 def retry_run(run_id: str, dsn: str, table: str | None = None,
               cancel: threading.Event | None = None,
-              select: Callable[[dict], bool] | None = None,
+              select: Callable[[Entry], bool] | None = None,
               batch_size: int = RETRY_BATCH) -> RetryResult:
     """Retry the run's quarantined records (of `table`, and only those `select` accepts)."""
     run = RunLog.load(run_id)
@@ -118,13 +119,13 @@ class _SideFiles:
         self.base = quarantine.with_name(quarantine.name + ".retry-base")
         self.journal = quarantine.with_name(quarantine.name + ".retry-journal")
 
-    def start(self, entries: list[dict]) -> None:
+    def start(self, entries: list[Entry]) -> None:
         _write_atomic(self.base, [dumps_exact(e) for e in entries])
         _write_atomic(self.journal, [])
 
-    def merged(self, done: int) -> list[dict]:
+    def merged(self, done: int) -> list[Entry]:
         """The quarantine once the first `done` journal lines (the committed ones) apply."""
-        outcomes: dict[int, dict | None] = {}
+        outcomes: dict[int, Entry | None] = {}
         with open(self.journal, encoding="utf-8") as handle:
             for _, line in zip(range(done), handle, strict=False):
                 item = json.loads(line)
@@ -136,8 +137,8 @@ class _SideFiles:
         for pos, entry in enumerate(read_entries(self.base)):
             if pos not in outcomes:
                 kept.append(entry)
-            elif outcomes[pos] is not None:
-                entry.update(outcomes[pos])
+            elif (outcome := outcomes[pos]) is not None:
+                entry.update(outcome)
                 kept.append(entry)
         return kept
 
@@ -158,8 +159,8 @@ class _Attempt:
         self.files = _SideFiles(quarantine)
         self.state = checkpoint.Checkpoint(error="attempt " + secrets.token_hex(6))
 
-    def run(self, entries: list[dict], select: Callable[[dict], bool] | None,
-            batch_size: int, cancel: threading.Event | None) -> dict:
+    def run(self, entries: list[Entry], select: Callable[[Entry], bool] | None,
+            batch_size: int, cancel: threading.Event | None) -> dict[str, int]:
         positions = [p for p, e in enumerate(entries) if select is None or select(e)]
         checkpoint.ensure_table(self.conn, self.schema)
         self.files.start(entries)
@@ -174,7 +175,7 @@ class _Attempt:
         _finish(self.conn, self.schema, self.run_id, self.table.name, self.files, state)
         return counts
 
-    def _commit(self, entries: list[dict], chunk: list[int], journal: IO[str]) -> None:
+    def _commit(self, entries: list[Entry], chunk: list[int], journal: IO[str]) -> None:
         """One batch and its checkpoint in one transaction; its outcomes journaled first."""
         failures: dict[int, Failure] = {}
         # lines of a batch that did not commit may stay: an error ends the attempt, and
@@ -195,7 +196,7 @@ class _Attempt:
         self.state = state
 
 
-def _outcome(failure: Failure | None) -> dict | None:
+def _outcome(failure: Failure | None) -> Entry | None:
     """How a quarantine entry changes: None = it left (loaded or a duplicate)."""
     if failure is None:
         return None
@@ -203,13 +204,15 @@ def _outcome(failure: Failure | None) -> dict | None:
             "detail": failure.detail, "column": failure.column}
 
 
-def _write_batch(conn, schema_name: str, table: Table, entries: list[dict], chunk: list[int],
+def _write_batch(conn: psycopg.Connection, schema_name: str, table: Table,
+                 entries: list[Entry], chunk: list[int],
                  failures: dict[int, Failure]) -> tuple[int, int]:
     """Encode and write the entries at `chunk` inside the caller's transaction."""
     encoder = RecordEncoder(table)
 
     class _Collect:  # stands in for the QuarantineWriter: this attempt's failures, by position
-        def add(self, _table, _file, index, _record, failure):
+        def add(self, _table: str, _file: str, index: int, _record: object,
+                failure: Failure) -> None:
             failures[index] = failure
 
     groups: dict[tuple[str, ...], EncodedBatch] = {}
