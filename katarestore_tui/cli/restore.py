@@ -121,17 +121,18 @@ def _report(result, args: argparse.Namespace, reporter: TextReporter) -> int:
 
 def retry_command(args: argparse.Namespace) -> int:
     from katarestore_tui.engine import retry_run
-    from katarestore_tui.history.runs import RunNotFound, read_run
+    from katarestore_tui.history.runlog import RunLog
+    from katarestore_tui.history.runs import RunNotFound
 
     reporter = TextReporter()
     try:
-        run = read_run(args.run_id)
+        run = RunLog.load(args.run_id)
     except RunNotFound as exc:
         reporter.say(f"error: {exc}")
         return EXIT_USAGE
     target = args.dsn
-    if target is None and "****" not in (run.get("target") or "****"):
-        target = run["target"]
+    if target is None and "****" not in (run.target or "****"):
+        target = run.target  # a target with no password is in the log as it was given
     dsn = target_dsn(target, reporter)
     if dsn is None:
         return EXIT_FATAL
