@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from katarestore_tui.cli.output import TextReporter, plan_text, print_json, summary_text
 from katarestore_tui.cli.parser import backup_root
@@ -12,8 +13,11 @@ from katarestore_tui.cli.signals import install_cancel_handlers
 from katarestore_tui.cli.target import target_dsn
 from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE
 
+if TYPE_CHECKING:
+    from katarestore_tui.engine import Plan, RestoreResult
 
-def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> bool:
+
+def _confirm_clean(plan: Plan, reporter: TextReporter, assume_yes: bool) -> bool:
     if assume_yes:
         return True
     names = ", ".join(t.table for t in plan.tables)
@@ -87,7 +91,7 @@ def restore_command(args: argparse.Namespace) -> int:
         except FatalError as exc:
             reporter.say(f"error: {exc}")
             return EXIT_FATAL
-        if not _confirm_clean(options, plan, reporter, args.yes):
+        if not _confirm_clean(plan, reporter, args.yes):
             reporter.say("not confirmed: nothing was changed")
             return EXIT_USAGE
     cancel = threading.Event()
@@ -99,7 +103,7 @@ def restore_command(args: argparse.Namespace) -> int:
         restore_handlers()
 
 
-def _report(result, args: argparse.Namespace, reporter: TextReporter) -> int:
+def _report(result: RestoreResult, args: argparse.Namespace, reporter: TextReporter) -> int:
     """The plan (dry run), the error, or the summary; the exit code of the run."""
     if result.status == "dry-run" and result.plan is not None:
         if args.json:

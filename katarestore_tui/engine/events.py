@@ -8,8 +8,9 @@ Progress events are throttled by time at the source (see `ProgressThrottle`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 # Table states, in the order a table goes through them.
 WAITING = "waiting"
@@ -41,7 +42,7 @@ class TableStats:
     def balanced(self) -> bool:
         return self.loaded + self.duplicates + self.failed == self.records
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.file,
             "bytes": self.bytes_total,
@@ -55,7 +56,7 @@ class TableStats:
         }
 
     @classmethod
-    def from_dict(cls, table: str, data: dict) -> TableStats:
+    def from_dict(cls, table: str, data: Mapping[str, Any]) -> TableStats:
         return cls(
             table=table,
             file=data.get("file", ""),
