@@ -417,7 +417,7 @@ class TableLoader:
         """
         if self.cancel.is_set():  # a statement cut short by the stop (run() reports it)
             raise Cancelled from None
-        if connection_lost(exc, self.conn):  # the link could not renew (one transaction)
+        if connection_lost(exc, self.conn):  # not the table's error: the run stops, resumable
             raise exc
         if batch is not None:
             first = self._first(batch)
