@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import App
@@ -23,10 +23,13 @@ from katarestore_tui.app.preferences import THEMES, Preferences, load_preference
 from katarestore_tui.app.screens.base import report_worker_state
 from katarestore_tui.app.screens.modals import ConfirmScreen
 from katarestore_tui.app.screens.picker import PickerScreen
-from katarestore_tui.engine import RestoreOptions
+from katarestore_tui.engine import Plan, RestoreOptions
 from katarestore_tui.errors import EXIT_FATAL
 from katarestore_tui.locations import default_backup_root
 from katarestore_tui.redact import redact_dsn, redact_text
+
+if TYPE_CHECKING:
+    from katarestore_tui.history.runlog import RunLog
 
 # a stop cancels the statement in flight (engine/locks.py StopWatch): a run ends within a
 # second or two; this bound is for a server that no longer answers even a cancel request
@@ -110,13 +113,13 @@ class KatarestoreApp(App[int]):
         else:
             self.target_label = f"[b]Target[/b]  {where} [dim](from {message.source})[/]"
 
-    def target_problem(self, run: dict) -> str | None:
+    def target_problem(self, run: RunLog | None) -> str | None:
         """Why a past run may not be resumed or retried from this session, if it may not."""
         if not self.dsn:
             return "the target database is not known yet"
-        here, there = redact_dsn(self.dsn), run.get("target") or ""
-        if there and there != here:
-            return (f"run {run.get('run_id')} wrote to {there}, this session targets {here}: "
+        here, there = redact_dsn(self.dsn), run.target if run else ""
+        if run and there and there != here:
+            return (f"run {run.run_id} wrote to {there}, this session targets {here}: "
                     "start katarestore with --dsn for that database")
         return None
 
@@ -147,7 +150,8 @@ class KatarestoreApp(App[int]):
         self.stop_runs(wait=False)
         self.exit(EXIT_FATAL, return_code=EXIT_FATAL)
 
-    def start_restore(self, options: RestoreOptions) -> None:
+    def start_restore(self, options: RestoreOptions, plan: Plan | None = None) -> None:
+        """`plan`: the one the operator just saw for these options (handed on, not rebuilt)."""
         from katarestore_tui.app.screens.restore import RestoreScreen
 
         if self.restore_running():
@@ -157,9 +161,9 @@ class KatarestoreApp(App[int]):
             self.pop_screen()
         if isinstance(self.screen, PickerScreen):  # a clean is chosen anew for every restore
             self.screen.forget_clean()
-        self.push_screen(RestoreScreen(options, self.backup_root))
+        self.push_screen(RestoreScreen(options, self.backup_root, plan=plan))
 
-    def open_verify(self, run: dict) -> None:
+    def open_verify(self, run: RunLog) -> None:
         """Verify a finished run (restore summary, history): its target must be this one."""
         from katarestore_tui.app.screens.verify import VerifyScreen, options_for_run
 
@@ -208,13 +212,13 @@ class KatarestoreApp(App[int]):
 
     def action_last_failures(self) -> None:
         from katarestore_tui.app.screens.failures import FailuresScreen
-        from katarestore_tui.history.runs import list_runs
+        from katarestore_tui.history.runlog import list_run_logs
 
-        run = next((r for r in list_runs(50) if (r.get("totals") or {}).get("failed")), None)
+        run = next((r for r in list_run_logs(50) if r.failed), None)
         if run is None:
             self.notify("no run has failed records", severity="information")
             return
-        self.push_screen(FailuresScreen(run["run_id"]))
+        self.push_screen(FailuresScreen(run.run_id))
 
     def action_benchmark(self) -> None:
         try:

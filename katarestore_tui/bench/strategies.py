@@ -2,7 +2,7 @@
 
 `copy` is katarestore itself: `run_restore` into the scratch schema with the chosen
 batch size and jobs (streaming parse, COPY, quarantine, FK check, sequences). Its
-run log is kept in history, marked `kind: bench` so it is not taken for a restore.
+run log is kept in history, written as `kind: bench` so it is not taken for a restore.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from katarestore_tui.bench.insert_strategies import run_batched, run_legacy
 from katarestore_tui.bench.strategy_context import StrategyContext, StrategyError
 from katarestore_tui.engine.events import Event, TableFinished, TableProgress
 from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.restore import run_restore
+from katarestore_tui.engine.restore import RunKind, run_restore
 from katarestore_tui.errors import Cancelled
-from katarestore_tui.history.runs import read_run, write_run
 
 DESCRIPTIONS = {
     "legacy": "one INSERT per row, autocommit, whole file parsed first (the original script)",
@@ -36,9 +35,8 @@ def run_copy(ctx: StrategyContext) -> StrategyRun:
                 s.bytes_read / s.bytes_total)
             ctx.progress(s.table, done, s.records)
 
-    result = run_restore(options, ctx.backup_root, sink, ctx.cancel)
-    if result.run_id:
-        _mark_bench_run(result.run_id, ctx.bench_id)
+    result = run_restore(options, ctx.backup_root, sink, ctx.cancel,
+                         kind=RunKind("bench", ctx.bench_id))
     if result.status == "cancelled":
         raise Cancelled
     if result.status == "failed":
@@ -49,16 +47,6 @@ def run_copy(ctx: StrategyContext) -> StrategyRun:
                                     duplicates=s.duplicates, failed=s.failed, seconds=s.seconds,
                                     insert_seconds=s.seconds, error=s.error)
     return run
-
-
-def _mark_bench_run(run_id: str, bench_id: str) -> None:
-    try:
-        data = read_run(run_id)
-    except Exception:
-        return
-    data["kind"] = "bench"
-    data["bench_id"] = bench_id
-    write_run(run_id, data)
 
 
 Strategy = Callable[[StrategyContext], StrategyRun]

@@ -7,44 +7,42 @@ import argparse
 from katarestore_tui.cli.output import print_json, summary_text, usage_error
 from katarestore_tui.cli.tables import text_table
 from katarestore_tui.engine import read_quarantine
-from katarestore_tui.history.runs import RunNotFound, is_resumable, list_runs, read_run
+from katarestore_tui.history.runlog import RunLog, list_run_logs
+from katarestore_tui.history.runs import RunNotFound
 from katarestore_tui.words import noun
 
 
 def history_command(args: argparse.Namespace) -> int:
     if args.run_id:
         try:
-            run = read_run(args.run_id)
+            run = RunLog.load(args.run_id)
         except RunNotFound as exc:
             return usage_error(str(exc), args.json)
         if args.json:
-            print_json(run)
+            print_json(run.to_dict())
             return 0
-        summary = dict(run)
-        summary.setdefault("seconds", 0.0)
-        summary["quarantine"] = run.get("quarantine") if run.get("totals", {}).get("failed") else None
+        summary = run.to_dict()
+        summary["quarantine"] = run.quarantine if run.failed else None
         print(summary_text(summary))
-        print(f"backup: {run.get('backup')}\ntarget: {run.get('target')}\n"
-              f"started: {run.get('started_at')}  finished: {run.get('finished_at')}")
-        if is_resumable(run):
-            print(f"resumable: katarestore restore --resume {run['run_id']}")
+        print(f"backup: {run.backup or None}\ntarget: {run.target or None}\n"
+              f"started: {run.started_at}  finished: {run.finished_at}")
+        if run.is_resumable():
+            print(f"resumable: katarestore restore --resume {run.run_id}")
         return 0
-    runs = list_runs()
+    runs = list_run_logs()
     if args.json:
         from katarestore_tui.history.benchmarks import read_benchmarks
 
-        print_json({"runs": runs, "benchmarks": read_benchmarks()})
+        print_json({"runs": [run.to_dict() for run in runs], "benchmarks": read_benchmarks()})
         return 0
     if not runs:
         print("no runs yet")
         return 0
     rows = []
     for run in runs:
-        totals = run.get("totals", {})
-        mark = "  (resumable)" if is_resumable(run) else ""
-        rows.append((run.get("run_id", "?"), run.get("status", "?"), f"{totals.get('records', 0):,}",
-                     f"{totals.get('failed', 0):,}", f"{run.get('seconds', 0):.1f}",
-                     f"{run.get('backup', '')}{mark}"))
+        mark = "  (resumable)" if run.is_resumable() else ""
+        rows.append((run.run_id, run.status, f"{run.totals.get('records', 0):,}", f"{run.failed:,}",
+                     f"{run.seconds:.1f}", f"{run.backup}{mark}"))
     table = text_table(("run id", "status", "records", "failed", "seconds", "backup"), rows, "llrrrl")
     lines = table.splitlines()
     for line in lines:  # line by line: a reader that leaves (`| head`) stops it early
@@ -54,7 +52,7 @@ def history_command(args: argparse.Namespace) -> int:
 
 def failures_command(args: argparse.Namespace) -> int:
     try:
-        read_run(args.run_id)
+        RunLog.load(args.run_id)
     except RunNotFound as exc:
         return usage_error(str(exc), args.json)
     entries = list(read_quarantine(args.run_id, args.table))

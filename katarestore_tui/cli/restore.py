@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 from katarestore_tui.cli.output import TextReporter, plan_text, print_json, summary_text
 from katarestore_tui.cli.parser import backup_root
@@ -16,8 +17,11 @@ from katarestore_tui.words import plural
 
 log = logging.getLogger(__name__)
 
+if TYPE_CHECKING:
+    from katarestore_tui.engine import Plan, RestoreOptions, RestoreResult
 
-def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> bool:
+
+def _confirm_clean(plan: Plan, reporter: TextReporter, assume_yes: bool) -> bool:
     if assume_yes:
         return True
     names = ", ".join(t.table for t in plan.tables)
@@ -31,43 +35,36 @@ def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> b
     return answer == dbname
 
 
-def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
-    """A resume continues the run as it was started: options left out come from its log."""
-    fk_checks = {"auto": "auto", "replica": "after", "immediate": "row"}
-    defaults: dict[str, object] = {"schema": None, "tables": [], "exclude": [], "on_conflict": "skip",
-                "single_transaction": False, "jobs": 1, "triggers": "auto"}
-    for name, default in defaults.items():
-        if name in before and getattr(args, name) == default:
-            setattr(args, name, before[name])
-    if args.fk_checks == "auto" and before.get("fk_mode") in fk_checks:
-        args.fk_checks = fk_checks[before["fk_mode"]]
-
-
 def restore_command(args: argparse.Namespace) -> int:
-    from katarestore_tui.engine import RestoreOptions, prepare, run_restore
-    from katarestore_tui.history.runs import RunNotFound, read_run
+    from katarestore_tui.engine import (
+        RestoreOptions,
+        load_run_log,
+        prepare,
+        resume_options,
+        run_restore,
+    )
+    from katarestore_tui.errors import ConfigError
 
     reporter = TextReporter()
-    backup = args.backup or ""
+    previous = None
     if args.resume:
         try:
-            previous = read_run(args.resume)
-        except RunNotFound as exc:
+            previous = load_run_log(args.resume)
+        except ConfigError as exc:
             reporter.say(f"error: {exc}")
             return EXIT_USAGE
-        backup = backup or previous.get("backup", "")
-        _inherit_run_options(args, previous.get("options") or {})
     dsn = target_dsn(args.dsn, reporter)
     if dsn is None:
         return EXIT_FATAL
-    if args.schema is None:  # a Prisma URL's ?schema= is where its tables are
+    schema = args.schema
+    if schema is None and previous is None:  # a Prisma URL's ?schema= is where its tables are
         from katarestore_tui.db.target import url_schema
 
-        args.schema = url_schema(args.dsn) or "public"
+        schema = url_schema(args.dsn) or "public"
     options = RestoreOptions(
-        backup=backup,
+        backup=args.backup or "",
         dsn=dsn,
-        schema=args.schema,
+        schema=schema or "public",
         batch_size=args.batch_size,
         jobs=args.jobs,
         on_conflict=args.on_conflict,
@@ -81,13 +78,17 @@ def restore_command(args: argparse.Namespace) -> int:
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
         triggers=args.triggers,
     )
+    if previous is not None:  # options left out continue the run as it was started
+        options = resume_options(previous, options,
+                                 given=("schema",) if args.schema is not None else ())
     log.debug("options: %s", options.redacted())
     root = backup_root(args)
+    plan = None
     if args.clean and not args.dry_run and not args.resume:
-        from katarestore_tui.errors import ConfigError, FatalError
+        from katarestore_tui.errors import FatalError
 
         try:
-            conn, plan = prepare(options, root)
+            conn, plan = prepare(options, root)  # the plan confirmed is the plan run
             conn.close()
         except ConfigError as exc:
             reporter.say(f"error: {exc}")
@@ -95,13 +96,13 @@ def restore_command(args: argparse.Namespace) -> int:
         except FatalError as exc:
             reporter.say(f"error: {exc}")
             return EXIT_FATAL
-        if not _confirm_clean(options, plan, reporter, args.yes):
+        if not _confirm_clean(plan, reporter, args.yes):
             reporter.say("not confirmed: nothing was changed")
             return EXIT_USAGE
     cancel = threading.Event()
     restore_handlers = install_cancel_handlers(cancel, reporter.say)
     try:  # a second Ctrl-C while the summary prints still leaves with exit 3
-        result = run_restore(options, root, reporter, cancel)
+        result = run_restore(options, root, reporter, cancel, plan=plan)
         verify = getattr(args, "verify", False) and result.status in ("completed", "partial")
         code = _report(result, args, reporter, json_now=not verify)
     finally:
@@ -111,8 +112,8 @@ def restore_command(args: argparse.Namespace) -> int:
     return code
 
 
-def _verify_after(options, result, args: argparse.Namespace, reporter: TextReporter,
-                  code: int) -> int:
+def _verify_after(options: RestoreOptions, result: RestoreResult, args: argparse.Namespace,
+                  reporter: TextReporter, code: int) -> int:
     """`restore --verify`: verify this run's tables; unexplained differences make exit 4."""
     from katarestore_tui.cli.verify import run_and_report
     from katarestore_tui.engine import VerifyOptions
@@ -126,7 +127,8 @@ def _verify_after(options, result, args: argparse.Namespace, reporter: TextRepor
     return EXIT_DIFFERENT if verified == EXIT_DIFFERENT else max(code, verified)
 
 
-def _report(result, args: argparse.Namespace, reporter: TextReporter, json_now: bool = True) -> int:
+def _report(result: RestoreResult, args: argparse.Namespace, reporter: TextReporter,
+            json_now: bool = True) -> int:
     """The plan (dry run), the error, or the summary; the exit code of the run.
 
     `json_now` False: a verify follows and prints one JSON document holding both."""
@@ -151,17 +153,18 @@ def _report(result, args: argparse.Namespace, reporter: TextReporter, json_now: 
 
 def retry_command(args: argparse.Namespace) -> int:
     from katarestore_tui.engine import retry_run
-    from katarestore_tui.history.runs import RunNotFound, read_run
+    from katarestore_tui.history.runlog import RunLog
+    from katarestore_tui.history.runs import RunNotFound
 
     reporter = TextReporter()
     try:
-        run = read_run(args.run_id)
+        run = RunLog.load(args.run_id)
     except RunNotFound as exc:
         reporter.say(f"error: {exc}")
         return EXIT_USAGE
     target = args.dsn
-    if target is None and "****" not in (run.get("target") or "****"):
-        target = run["target"]
+    if target is None and "****" not in (run.target or "****"):
+        target = run.target  # a target with no password is in the log as it was given
     dsn = target_dsn(target, reporter)
     if dsn is None:
         return EXIT_FATAL

@@ -26,6 +26,7 @@ _EXPORTS = {
     "prepare": "restore",
     "run_restore": "restore",
     "RestoreResult": "restore",
+    "RunKind": "restore",
     "retry_run": "retry",
     "RetryResult": "retry",
     # verify: the target against the backup
@@ -35,6 +36,9 @@ _EXPORTS = {
     "VerifyResult": "verify_result",
     "TableVerdict": "verify_result",
     "Difference": "verify_result",
+    # resuming a run: its options, from its log
+    "load_run_log": "resume",
+    "resume_options": "resume",
     # the quarantine of a run
     "quarantine_dir": "quarantine",
     "read_quarantine": "quarantine",
@@ -146,8 +150,11 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.quarantine import quarantine_dir as quarantine_dir
     from katarestore_tui.engine.quarantine import read_quarantine as read_quarantine
     from katarestore_tui.engine.restore import RestoreResult as RestoreResult
+    from katarestore_tui.engine.restore import RunKind as RunKind
     from katarestore_tui.engine.restore import prepare as prepare
     from katarestore_tui.engine.restore import run_restore as run_restore
+    from katarestore_tui.engine.resume import load_run_log as load_run_log
+    from katarestore_tui.engine.resume import resume_options as resume_options
     from katarestore_tui.engine.retry import RetryResult as RetryResult
     from katarestore_tui.engine.retry import retry_run as retry_run
     from katarestore_tui.engine.verify import VerifyOptions as VerifyOptions

@@ -48,10 +48,10 @@ class NoCheckpointPlace(Exception):
 
 
 # (server, database, tables' schema) -> the schema holding the checkpoint, once known
-_places: dict[tuple, str] = {}
+_places: dict[tuple[str, int, str, str], str] = {}
 
 
-def _key(conn: psycopg.Connection, schema: str) -> tuple:
+def _key(conn: psycopg.Connection, schema: str) -> tuple[str, int, str, str]:
     return (conn.info.host, conn.info.port, conn.info.dbname, schema)
 
 
@@ -79,6 +79,11 @@ def _target(conn: psycopg.Connection, schema: str) -> sql.Identifier:
     return sql.Identifier(_place(conn, schema), TABLE)
 
 
+def _may_create_in(conn: psycopg.Connection, schema: str) -> bool:
+    row = conn.execute("SELECT has_schema_privilege(%s, 'CREATE')", (schema,)).fetchone()
+    return bool(row and row[0])
+
+
 def _choose_place(conn: psycopg.Connection, schema: str) -> str:
     """Next to the tables if it is there or may be created there, else schema katarestore."""
     if _exists(conn, schema):
@@ -88,11 +93,11 @@ def _choose_place(conn: psycopg.Connection, schema: str) -> str:
         " has_database_privilege(current_database(), 'CREATE'), current_user",
         (schema, OWN_SCHEMA),
     ).fetchone()
+    assert may is not None  # a SELECT without FROM returns one row
     in_schema, own_exists, in_database, user = may
     if in_schema:
         return schema
-    if own_exists and (_exists(conn, OWN_SCHEMA) or conn.execute(
-            "SELECT has_schema_privilege(%s, 'CREATE')", (OWN_SCHEMA,)).fetchone()[0]):
+    if own_exists and (_exists(conn, OWN_SCHEMA) or _may_create_in(conn, OWN_SCHEMA)):
         return OWN_SCHEMA
     if in_database:
         with conn.transaction():

@@ -8,7 +8,7 @@ Progress events are throttled by time at the source (see `ProgressThrottle`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +56,7 @@ class TableStats:
         }
 
     @classmethod
-    def from_dict(cls, table: str, data: dict[str, Any]) -> TableStats:
+    def from_dict(cls, table: str, data: Mapping[str, Any]) -> TableStats:
         return cls(
             table=table,
             file=data.get("file", ""),
@@ -86,6 +86,8 @@ class RunStarted(Event):
     tables: tuple[str, ...]
     bytes_total: int
     fk_mode: str  # "replica" (checks after load) or "immediate"
+    # a resume: the tables the stopped run had finished, with their counts (not loaded again)
+    finished: dict[str, TableStats] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

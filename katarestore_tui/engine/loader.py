@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import psycopg
 
@@ -21,7 +22,8 @@ from katarestore_tui.db import written
 from katarestore_tui.db.copy import StagedInsert, copy_line_number, copy_lines
 from katarestore_tui.db.schema import Table
 from katarestore_tui.engine import checkpoint
-from katarestore_tui.engine.connect import connection_lost
+from katarestore_tui.engine.connect import MAX_ATTEMPTS, Link, connection_lost
+from katarestore_tui.engine.context import RunContext, TableJob
 from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.events import (
     CANCELLED,
@@ -43,6 +45,14 @@ from katarestore_tui.errors import Cancelled, FatalError
 from katarestore_tui.redact import redact_text
 from katarestore_tui.words import plural
 
+Columns = Sequence[str]
+Lines = Sequence[bytes]
+
+
+def before(first: int) -> Callable[[dict[str, Any]], bool]:
+    """A quarantine filter keeping the entries of records before `first` (and row entries)."""
+    return lambda e: e.get("index") is None or e["index"] < first
+
 
 def is_row_error(exc: psycopg.Error) -> bool:
     """Errors that belong to a record (bad value, constraint), not to the table or server."""
@@ -63,7 +73,7 @@ def is_record_error(exc: psycopg.Error) -> bool:
     return (exc.sqlstate or "")[:2] in RECORD_CLASSES
 
 
-MAX_BATCH_ATTEMPTS = 5  # a batch redone after this many drops in a row: give up (resumable)
+MAX_BATCH_ATTEMPTS = MAX_ATTEMPTS  # a batch redone after this many drops in a row: give up
 
 
 class Rewind(Exception):
@@ -157,7 +167,7 @@ class BatchWriter:
             self._write(batch.columns, batch.lines, batch.indexes, result)
         return result
 
-    def _attempt(self, columns, lines, result: BatchResult) -> None:
+    def _attempt(self, columns: Columns, lines: Lines, result: BatchResult) -> None:
         """One try in a savepoint: a failure (or a lock timeout) undoes only this try."""
         if self.waiter is None:
             with self.conn.transaction():
@@ -166,7 +176,7 @@ class BatchWriter:
         self.waiter.run(self.conn, self.schema, [self.table.name], ROW_EXCLUSIVE,
                         lambda: self._attempt_in(columns, lines, result))
 
-    def _attempt_in(self, columns, lines, result: BatchResult) -> None:
+    def _attempt_in(self, columns: Columns, lines: Lines, result: BatchResult) -> None:
         if self.use_stage:
             inserted, duplicates = self.staged.write(columns, lines)
         else:
@@ -181,7 +191,8 @@ class BatchWriter:
         if self.run_id is not None:  # same savepoint: the marker's xmin is the rows' xmin
             written.mark_written(self.conn, self.schema, self.run_id, self.table.name)
 
-    def _write(self, columns, lines, indexes, result: BatchResult) -> None:
+    def _write(self, columns: Columns, lines: Lines, indexes: list[int],
+               result: BatchResult) -> None:
         start = 0
         while start < len(lines):
             chunk = lines[start:]
@@ -222,7 +233,7 @@ class BatchWriter:
             return True
         return False
 
-    def _single(self, columns, line: bytes, index: int, result: BatchResult) -> None:
+    def _single(self, columns: Columns, line: bytes, index: int, result: BatchResult) -> None:
         """Try one line alone: it loads, or it is quarantined with its own error."""
         while True:
             try:
@@ -244,7 +255,7 @@ class BatchWriter:
                 result.failed += 1
                 return
 
-    def _classify_by_key(self, columns, line: bytes, result: BatchResult) -> bool:
+    def _classify_by_key(self, columns: Columns, line: bytes, result: BatchResult) -> bool:
         """A dropped line whose key is in the table is a duplicate, whichever path it took."""
         if self.use_stage or not self.table.conflict_key or self.on_conflict == "error":
             return False
@@ -273,39 +284,28 @@ class BatchWriter:
 
 
 class TableLoader:
-    """Loads one table file from its batch source, committing per batch."""
+    """Loads one table file from its batch source, committing per batch.
 
-    def __init__(
-        self,
-        conn: psycopg.Connection,
-        schema: str,
-        table: Table,
-        table_file: TableFile,
-        run_id: str,
-        on_conflict: str,
-        quarantine: QuarantineWriter,
-        sink: EventSink,
-        cancel: threading.Event,
-        start: checkpoint.Checkpoint | None = None,
-        per_batch_commit: bool = True,
-        reconnect: Callable[[], psycopg.Connection] | None = None,
-        immediate_constraints: bool = False,
-    ) -> None:
-        self.conn = conn
-        self.immediate_constraints = immediate_constraints
-        self.schema = schema
-        self.table = table
-        self.table_file = table_file
-        self.run_id = run_id
-        self.on_conflict = on_conflict
-        self.quarantine = quarantine
-        self.sink = sink
-        self.cancel = cancel
-        self.per_batch_commit = per_batch_commit
-        self.reconnect = reconnect
+    `link` is the connection it loads on (the run's own, or one of this table alone); when
+    the server drops it, the link reconnects and the loader redoes what did not commit.
+    """
+
+    def __init__(self, ctx: RunContext, job: TableJob, link: Link) -> None:
+        self.link = link
+        self.immediate_constraints = ctx.immediate
+        self.schema = ctx.schema.name
+        self.table: Table = ctx.schema.tables[job.plan.table]
+        self.table_file: TableFile = job.plan.file
+        self.run_id = ctx.run_id
+        self.on_conflict = ctx.options.on_conflict
+        self.quarantine: QuarantineWriter = ctx.quarantine
+        self.sink: EventSink = ctx.sink
+        self.cancel: threading.Event = ctx.cancel
+        self.per_batch_commit = ctx.per_batch_commit
+        table_file, start = self.table_file, job.start
         begun = start or checkpoint.Checkpoint()
         self.stats = TableStats(
-            table=table.name,
+            table=self.table.name,
             file=table_file.path.name,
             bytes_total=table_file.size,
             records=begun.records_done,
@@ -322,7 +322,11 @@ class TableLoader:
         self._fetcher = RecordFetcher(table_file)
         self.stopped = False  # by a table error (_stop_table): resumable once fixed
         self._throttle = ProgressThrottle()
-        self._waiter = LockWaiter(cancel, sink)
+        self._waiter = LockWaiter(ctx.cancel, ctx.sink)
+
+    @property
+    def conn(self) -> psycopg.Connection:
+        return self.link.conn
 
     def _writer(self) -> BatchWriter:
         return BatchWriter(
@@ -331,8 +335,8 @@ class TableLoader:
             run_id=None if self.immediate_constraints else self.run_id, waiter=self._waiter,
         )
 
-    def run(self, batches: Iterator[EncodedBatch | SourceEnd],
-            reopen: Callable[[int], Iterator[EncodedBatch | SourceEnd]] | None = None
+    def run(self, batches: Iterable[EncodedBatch | SourceEnd],
+            reopen: Callable[[int], Iterable[EncodedBatch | SourceEnd]] | None = None
             ) -> TableStats:
         """Load every batch, then mark the table finished. `reopen(skip)` gives the batches
         again from record `skip` on: needed when a crash took back acknowledged commits."""
@@ -366,17 +370,18 @@ class TableLoader:
         self.sink(TableFinished(replace(stats)))
         return stats
 
-    def _load(self, batches: Iterator[EncodedBatch | SourceEnd], began: float) -> None:
+    def _load(self, batches: Iterable[EncodedBatch | SourceEnd], began: float) -> None:
         stats = self.stats
         writer = self._writer()
         item: EncodedBatch | None = None
         try:
-            for item in batches:
+            for each in batches:
                 if self.cancel.is_set():
                     raise Cancelled
-                if isinstance(item, SourceEnd):
-                    self._finish_source(item)
+                if isinstance(each, SourceEnd):
+                    self._finish_source(each)
                     return
+                item = each
                 result = self._commit_batch(writer, item)
                 attempts = 1
                 while result is None:  # reconnected: a new writer on the new connection, redo
@@ -413,13 +418,11 @@ class TableLoader:
         """
         if self.cancel.is_set():  # a statement cut short by the stop (run() reports it)
             raise Cancelled from None
-        if connection_lost(exc, self.conn):
+        if connection_lost(exc, self.conn):  # not the table's error: the run stops, resumable
             raise exc
         if batch is not None:
             first = self._first(batch)
-            self.quarantine.forget(
-                self.table.name, lambda e: e.get("index") is None or e["index"] < first
-            )
+            self.quarantine.forget(self.table.name, before(first))
         reason = redact_text(" ".join(str(exc).split()))
         self.stats.state = FAILED
         self.stats.error = f"stopped after {plural(self.stats.records, 'record')}: {reason}"
@@ -459,7 +462,7 @@ class TableLoader:
             self._row_durable = self._row_durable or self.per_batch_commit
             return result
         except psycopg.OperationalError as exc:
-            if self.reconnect is None or not connection_lost(exc, self.conn):
+            if not self.link.lost(exc):
                 raise
             self.sink(Warning(f"{self.table.name}: connection lost; reconnecting", self.table.name))
             done = self._reconnect_and_read_checkpoint()
@@ -469,9 +472,7 @@ class TableLoader:
                                    done.failed - stats.failed)
             if done.records_done < self._committed:  # a crash took back acknowledged batches
                 self._rewind(done)
-            self.quarantine.forget(
-                self.table.name, lambda e: e.get("index") is None or e["index"] < self._first(batch)
-            )
+            self.quarantine.forget(self.table.name, before(self._first(batch)))
             return None
 
     def _rewind(self, done: checkpoint.Checkpoint) -> None:
@@ -487,25 +488,20 @@ class TableLoader:
         stats.error, stats.state = None, LOADING
         self._committed = done.records_done
         self._row_durable = done.records_done > 0
-        self.quarantine.forget(self.table.name, lambda e, n=done.records_done:
-                               e.get("index") is None or e["index"] < n)
+        self.quarantine.forget(self.table.name, before(done.records_done))
         self.sink(Warning(f"{self.table.name}: the server lost the batches of "
-                          f"{plural(lost, 'record')} it had "
-                          "acknowledged (a crash, with synchronous_commit off); loading them "
+                          f"{plural(lost, 'record')} it had acknowledged (a crash, with "
+                          "synchronous_commit off); loading them "
                           f"again from record {done.records_done:,}", self.table.name))
         raise Rewind(done)
 
     def _reconnect_and_read_checkpoint(self) -> checkpoint.Checkpoint:
         """A new connection, and what the server holds of this table (it may drop again)."""
-        for _ in range(MAX_BATCH_ATTEMPTS):
-            self.conn = self.reconnect()  # type: ignore[misc]
-            try:
-                held = checkpoint.load(self.conn, self.schema, self.run_id).get(self.table.name)
-                return held or checkpoint.Checkpoint()
-            except psycopg.OperationalError as exc:
-                if not connection_lost(exc, self.conn):
-                    raise
-        raise FatalError(f"{self.table.name}: the connection kept dropping right after reconnecting")
+        def held(conn: psycopg.Connection) -> checkpoint.Checkpoint:
+            state = checkpoint.load(conn, self.schema, self.run_id).get(self.table.name)
+            return state or checkpoint.Checkpoint()
+
+        return self.link.renewed(held, self.table.name)
 
     @staticmethod
     def _first(batch: EncodedBatch) -> int:
@@ -527,7 +523,7 @@ class TableLoader:
                     self._waiter.check()
                 return
             except psycopg.OperationalError as exc:
-                if self.reconnect is None or not connection_lost(exc, self.conn):
+                if not self.link.lost(exc):
                     raise
                 self.sink(Warning(f"{self.table.name}: connection lost; reconnecting",
                                   self.table.name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from katarestore_tui.redact import redact_dsn
 
@@ -59,7 +60,7 @@ class RestoreOptions:
                             "keys after the load: leave out --fk-checks row")
         return problems
 
-    def redacted(self) -> dict:
+    def redacted(self) -> dict[str, Any]:
         """The options as they may be written to disk or shown: password masked."""
         data = asdict(self)
         data["dsn"] = redact_dsn(self.dsn)

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
-from katarestore_tui.backup.catalog import BackupError, resolve_backup
+from katarestore_tui.backup.catalog import Backup, BackupError, resolve_backup
 from katarestore_tui.backup.reader import backend_warning
-from katarestore_tui.db import maintenance, written
+from katarestore_tui.db import load_steps, written
 from katarestore_tui.db.schema import Schema, read_schema
 from katarestore_tui.engine import checkpoint
-from katarestore_tui.engine.connect import Session, connect, connection_lost
+from katarestore_tui.engine.connect import Link, Session, connect
+from katarestore_tui.engine.context import RunContext, TableJob
 from katarestore_tui.engine.events import (
     CANCELLED,
     DONE,
@@ -38,7 +41,7 @@ from katarestore_tui.engine.events import (
 )
 from katarestore_tui.engine.fkcheck import quarantine_orphans
 from katarestore_tui.engine.fkretry import retry_missing_parents
-from katarestore_tui.engine.loader import MAX_BATCH_ATTEMPTS
+from katarestore_tui.engine.loader import before
 from katarestore_tui.engine.locks import (
     ACCESS_EXCLUSIVE,
     LOCK_TIMEOUT_SETTING,
@@ -51,7 +54,8 @@ from katarestore_tui.engine.locks import (
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
-from katarestore_tui.engine.scheduler import TableJob, run_tables
+from katarestore_tui.engine.resume import check_checkpoint, check_resumable, file_marks
+from katarestore_tui.engine.scheduler import run_tables
 from katarestore_tui.engine.source import SourceCrashed
 from katarestore_tui.errors import (
     EXIT_FATAL,
@@ -62,13 +66,8 @@ from katarestore_tui.errors import (
     ConfigError,
     FatalError,
 )
-from katarestore_tui.history.runs import (
-    RunNotFound,
-    is_resumable,
-    read_run,
-    reserve_run_id,
-    write_run,
-)
+from katarestore_tui.history.runlog import RunLog, TableLog
+from katarestore_tui.history.runs import reserve_run_id
 from katarestore_tui.locations import run_dir
 from katarestore_tui.redact import redact_dsn, redact_text
 from katarestore_tui.words import plural, was
@@ -89,6 +88,14 @@ SESSION_SETTINGS = (
 
 
 
+@dataclass(frozen=True)
+class RunKind:
+    """What the run log calls a run: a restore, or the `copy` strategy of a benchmark."""
+
+    kind: str = "restore"
+    bench_id: str | None = None
+
+
 @dataclass
 class RestoreResult:
     run_id: str | None
@@ -107,7 +114,7 @@ class RestoreResult:
     def quarantine(self) -> str | None:
         return str(quarantine_dir(self.run_id)) if self.run_id else None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The `--json` summary DESIGN.md fixes."""
         return {
             "run_id": self.run_id,
@@ -133,56 +140,66 @@ def totals(tables: dict[str, TableStats]) -> dict[str, int]:
     return {k: sum(getattr(s, k) for s in tables.values()) for k in keys}
 
 
-def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connection, Plan]:
-    """Validate, find the backup, connect, read the schema and plan. Raises Config/FatalError."""
+def prepare(options: RestoreOptions, backup_root: Path, plan: Plan | None = None
+            ) -> tuple[psycopg.Connection, Plan]:
+    """Validate, find the backup, connect, read the schema and plan. Raises Config/FatalError.
+
+    `plan`: one `prepare` made before for these options (the preview the operator saw, the
+    plan a --clean was confirmed on): it is handed on, not built a second time.
+    """
     problems = options.validate()
     if problems:
         raise ConfigError("; ".join(problems))
-    try:
-        backup = resolve_backup(options.backup or None, backup_root)
-    except BackupError as exc:
-        raise ConfigError(str(exc)) from None
-    options.backup = str(backup.path.resolve())  # a resume may start from another folder
-    if options.resume:
-        check_resumable(options)
-    conn = connect(options.dsn)
-    if options.resume:
+    if plan is None:
         try:
-            check_checkpoint(conn, options)
-        except (ConfigError, psycopg.Error):
-            conn.close()
-            raise
+            backup = resolve_backup(options.backup or None, backup_root)
+        except BackupError as exc:
+            raise ConfigError(str(exc)) from None
+    else:
+        backup = plan.backup
+    options.backup = str(backup.path.resolve())  # a resume may start from another folder
+    previous = check_resumable(options) if options.resume else None
+    conn = connect(options.dsn)
+    try:
+        if previous is not None:
+            check_checkpoint(conn, options, previous)
+        if plan is None:
+            plan = _make_plan(conn, options, backup)
+        if options.clean and not options.resume and (refusal := clean_refusal(plan)):
+            raise ConfigError(f"{refusal}; nothing was changed")
+    except (ConfigError, FatalError, psycopg.Error):
+        conn.close()
+        raise
+    return conn, plan
+
+
+def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup) -> Plan:
+    """Read the target's schema and match the backup's files to its tables."""
     schema = read_schema(conn, options.schema)
     if not schema.tables:
-        conn.close()
         raise FatalError(
             f"schema {options.schema!r} of {redact_dsn(options.dsn)} has no tables: run the "
             "app's migrations first (katarestore fills existing tables, it does not create them)"
         )
     plan = build_plan(backup, schema, options.tables, options.exclude)
     if refusal := plan.conflict_message():
-        conn.close()
         raise ConfigError(refusal)
     if not plan.tables:
-        conn.close()
         raise FatalError(
             f"no file of {backup.path} matches a table of schema {options.schema!r}"
             + (f" ({'; '.join(plan.warnings[:3])})" if plan.warnings else "")
         )
-    if options.clean and not options.resume and (refusal := clean_refusal(plan)):
-        conn.close()
-        raise ConfigError(f"{refusal}; nothing was changed")
     known = {"on": True, "off": False}.get(options.triggers)
     if known is None and options.fk_mode == "immediate":
         known = True
     if message := trigger_warning(plan, known):  # on the plan: dry runs and the TUI show it
         plan.warnings.append(message)
-    return conn, plan
+    return plan
 
 
 def clean_refusal(plan: Plan) -> str | None:
     """Why --clean may not empty the plan's tables (TRUNCATE would fail), or None."""
-    outsiders = maintenance.referencing_outsiders(plan.schema, [t.table for t in plan.tables])
+    outsiders = load_steps.referencing_outsiders(plan.schema, [t.table for t in plan.tables])
     if not outsiders:
         return None
     detail = "; ".join(f"{t} is referenced by {', '.join(r)}" for t, r in outsiders.items())
@@ -190,116 +207,20 @@ def clean_refusal(plan: Plan) -> str | None:
             "Add them with --tables or empty them yourself")
 
 
-# What a run restores; a resume continues the same run, so these must not change.
-RUN_DEFINING_OPTIONS = ("schema", "tables", "exclude", "on_conflict", "single_transaction",
-                        "triggers")
-
-
-def check_resumable(options: RestoreOptions) -> None:
-    """Refuse a resume that would load records twice or restore something else."""
-    try:
-        previous = read_run(options.resume or "")
-    except RunNotFound as exc:
-        raise ConfigError(str(exc)) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"run {options.resume}: unreadable run log ({exc})") from None
-    if not is_resumable(previous):
-        hint = (f"; load its failed records again with: katarestore retry {options.resume}"
-                if previous.get("status") == "partial" else "")
-        raise ConfigError(f"run {options.resume} is {previous.get('status')}: there is nothing to "
-                          f"resume (resuming it would load its records a second time){hint}")
-    if changed_files := _changed_files(previous):
-        raise ConfigError(
-            f"run {options.resume} cannot be resumed: the backup changed since it started ("
-            + "; ".join(changed_files)
-            + "). A resume skips the records the run already loaded, which would now be other "
-            "records; put the original files back, or start a new run"
-        )
-    before = previous.get("options") or {}
-    if options.clean and not before.get("clean"):
-        raise ConfigError(
-            f"run {options.resume} was started without --clean: a resume continues the same "
-            "run and never empties the tables it loads into (leave --clean out); nothing was "
-            "changed"
-        )
-    changed = [name for name in RUN_DEFINING_OPTIONS
-               if name in before and before[name] != getattr(options, name)]
-    if changed:
-        raise ConfigError(
-            f"run {options.resume} was started with "
-            + ", ".join(f"{name}={before[name]!r}" for name in changed)
-            + ": a resume continues the same run (leave those options out)"
-        )
-
-
-def check_checkpoint(conn: psycopg.Connection, options: RestoreOptions) -> None:
-    """Refuse a resume whose checkpoint in the target is gone (dropped, or its rows deleted).
-
-    A resume starts each table where the checkpoint says; without it, it would load every
-    committed record a second time (doubling the rows of a table without a key). Exit 2, as
-    every refused resume: nothing was touched, the operator decides what to do.
-    """
-    if options.single_transaction:
-        return  # such a run keeps no checkpoint: what it loaded rolled back with it
-    run_id = options.resume or ""
-    previous = read_run(run_id)
-    held = checkpoint.load(conn, options.schema, run_id)
-    where = checkpoint.location(conn, options.schema)
-    problems = []
-    if previous.get("checkpoint_marked") and not checkpoint.run_marked(conn, options.schema, run_id):
-        problems.append(f"{where} was dropped" if not checkpoint.table_exists(conn, options.schema)
-                        else f"{where} has no rows of this run any more")
-    for name, counts in (previous.get("tables") or {}).items():
-        if counts.get("records") and name not in held:
-            problems.append(f"the run log counts {plural(counts['records'], 'record')} of {name} as "
-                            f"committed, but {where} has no checkpoint for {name}")
-    if problems:
-        raise ConfigError(
-            f"run {run_id} cannot be resumed: its checkpoint in the target is gone ("
-            + "; ".join(problems)
-            + "). A resume would load the records the run already committed again (rows twice "
-            "in a table without a key). Check the target; to load the backup anew, start a "
-            "new run (--clean empties the tables first)"
-        )
-
-
-def file_marks(plan: Plan) -> dict[str, dict]:
-    """Size and modification time of each table file, kept in the run log for a resume."""
-    marks = {}
-    for planned in plan.tables:
-        st = planned.file.path.stat()
-        marks[planned.file.path.name] = {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
-    return marks
-
-
-def _changed_files(previous: dict) -> list[str]:
-    """What differs between the files a run started on and those in its folder now."""
-    folder = Path(previous.get("backup") or ".")
-    changes = []
-    for name, mark in (previous.get("files") or {}).items():  # older run logs have none
-        try:
-            st = (folder / name).stat()
-        except OSError:
-            changes.append(f"{name} is gone")
-            continue
-        if st.st_size != mark["bytes"]:
-            changes.append(f"{name} was {mark['bytes']:,} bytes, is {st.st_size:,}")
-        elif st.st_mtime_ns != mark["mtime_ns"]:
-            changes.append(f"{name} was modified at {time.ctime(st.st_mtime_ns / 1e9)}")
-    return changes
-
-
 def run_restore(
     options: RestoreOptions,
     backup_root: Path,
     sink: EventSink = ignore_events,
     cancel: threading.Event | None = None,
+    plan: Plan | None = None,
+    kind: RunKind | None = None,
 ) -> RestoreResult:
-    """Plan and (unless dry-run) load; never raises for the operator's mistakes."""
+    """Plan (unless `plan` is handed on from `prepare`) and, unless dry-run, load; never
+    raises for the operator's mistakes. `kind`: what the run log calls the run."""
     cancel = cancel or threading.Event()
     began = time.monotonic()
     try:
-        conn, plan = prepare(options, backup_root)
+        conn, plan = prepare(options, backup_root, plan)
     except ConfigError as exc:
         return RestoreResult(None, "failed", EXIT_USAGE, 0.0, options.backup, error=str(exc))
     except FatalError as exc:
@@ -322,14 +243,16 @@ def run_restore(
             conn.close()
             return RestoreResult(None, "failed", EXIT_USAGE, 0.0, options.backup, error=str(exc))
     with conn:
-        return _Run(options, conn, plan, sink, cancel, began, warnings, run_id).execute()
+        run = _Run(options, conn, plan, sink, cancel, began, warnings, run_id)
+        run.kind = kind or RunKind()
+        return run.execute()
 
 
-def _first_fk_entries(committed: int):
+def _first_fk_entries(committed: int) -> Callable[[dict[str, Any]], bool]:
     """A quarantine filter keeping every load entry and the first `committed` FK-check ones."""
     seen = 0
 
-    def keep(entry: dict) -> bool:
+    def keep(entry: dict[str, Any]) -> bool:
         nonlocal seen
         if entry.get("phase") != "fk-check":
             return True
@@ -340,9 +263,12 @@ def _first_fk_entries(committed: int):
 
 
 class _Run:
-    def __init__(self, options, conn, plan: Plan, sink, cancel, began, warnings, run_id: str):
+    def __init__(self, options: RestoreOptions, conn: psycopg.Connection, plan: Plan,
+                 sink: EventSink, cancel: threading.Event, began: float, warnings: list[str],
+                 run_id: str) -> None:
         self.options: RestoreOptions = options
-        self.conn: psycopg.Connection = conn
+        # the run's own connection; reopened (and the run's lock taken again) after a drop
+        self.link = Link(conn, None, lambda m: self.sink(Warning(m)), on_renew=self._relock)
         self.plan = plan
         self.schema: Schema = plan.schema
         self.sink: EventSink = sink
@@ -354,7 +280,6 @@ class _Run:
             t.table: TableStats(t.table, t.file.path.name, t.file.size) for t in plan.tables
         }
         self.fk_mode = "immediate"
-        self._opened: list[psycopg.Connection] = []  # reopened after a drop; closed at the end
         self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
         self.files = file_marks(plan)
         self.resumable = False  # a finished run whose stopped tables a resume can continue
@@ -363,6 +288,9 @@ class _Run:
         self.clean_state: str | None = "pending" if options.clean and not options.resume else None
         self.stopwatch = StopWatch(cancel)  # a stop cancels the statement in flight
         self.waiter = LockWaiter(cancel, sink)
+        self.kind = RunKind()
+        self.retries: list[dict[str, Any]] = []
+        self.resumed: dict[str, checkpoint.Checkpoint] = {}  # a resume: what had committed
 
     def warn(self, message: str, table: str | None = None) -> None:
         self.warnings.append(message)
@@ -418,8 +346,7 @@ class _Run:
         finally:
             self.stopwatch.close()
             quarantine.close()
-            for conn in self._opened:
-                conn.close()
+            self.link.close()  # the connections it reopened (run_restore closes the first)
         if error and status == "failed":
             error += f" (the run is resumable: katarestore restore --resume {self.run_id})"
         return self._finish(status, code, error)
@@ -432,7 +359,7 @@ class _Run:
         stopped = [name for name, s in self.stats.items() if s.state == FAILED]
         if not stopped or self.options.single_transaction:
             return []
-        self._live_conn()
+        self.link.ensure_live()
         committed = checkpoint.load(self.conn, self.options.schema, self.run_id)
         return [name for name in stopped if not (name in committed and committed[name].finished)]
 
@@ -460,6 +387,7 @@ class _Run:
             self.conn.execute(statement)
         if self.options.resume:
             self._restore_checkpoints()
+        finished = self._count_finished()
         self.fk_mode = self._choose_fk_mode()
         if not self.options.single_transaction:  # such a run keeps no checkpoint
             # on the server's disk before the run log says "running": a resume needs it
@@ -474,31 +402,47 @@ class _Run:
             self._write_log("running")
         self.sink(RunStarted(self.run_id, self.options.backup, redact_dsn(self.options.dsn),
                              tuple(self.stats), sum(s.bytes_total for s in self.stats.values()),
-                             self.fk_mode))
+                             self.fk_mode, finished))
         for message in self.plan.warnings:  # skipped files, ignored keys, symlinks not followed
             self.sink(Warning(message))
 
     def _restore_checkpoints(self) -> None:
         try:
-            previous = read_run(self.run_id)
+            previous = RunLog.load(self.run_id)
         except Exception as exc:
             raise FatalError(str(exc)) from None
-        if previous.get("backup") != self.options.backup:
+        if previous.backup != self.options.backup:
             raise FatalError(
-                f"run {self.run_id} restored {previous.get('backup')}, not {self.options.backup}"
+                f"run {self.run_id} restored {previous.backup or None}, not {self.options.backup}"
             )
-        self.started_at = previous.get("started_at", self.started_at)
-        if (previous.get("options") or {}).get("clean"):
+        self.started_at = previous.started_at or self.started_at
+        self.retries = previous.retries  # a retry may have run between the stop and now
+        if previous.options.get("clean"):
             # a run log from before "clean" was kept was written after its clean committed
             self.options.clean = True
-            self.clean_state = previous.get("clean", "done")
+            self.clean_state = previous.clean or "done"
         self.resumed = checkpoint.load(self.conn, self.options.schema, self.run_id)
+
+    def _count_finished(self) -> dict[str, TableStats]:
+        """A resume: the tables the stopped run finished keep the counts they committed."""
+        finished = {}
+        for name, start in self.resumed.items():
+            if name not in self.stats or not start.finished:
+                continue
+            stats = self.stats[name]
+            stats.records, stats.loaded = start.records_done, start.loaded
+            stats.duplicates, stats.failed = start.duplicates, start.failed
+            stats.error = start.error
+            stats.state = (FAILED if start.error and not start.records_done
+                           else PARTIAL if start.failed or start.error else DONE)
+            finished[name] = replace(stats)
+        return finished
 
     def _choose_fk_mode(self) -> str:
         triggers = self.options.triggers
         if self.options.fk_mode == "immediate" or triggers == "on":
             return "immediate"  # replica mode would silence the triggers asked for
-        reason = maintenance.try_replica_role(self.conn)
+        reason = load_steps.try_replica_role(self.conn)
         if reason is None:
             return "replica"
         if triggers == "off":
@@ -530,60 +474,47 @@ class _Run:
             # on disk before the run log says "done": a crash must not bring the rows back
             # under a log that tells the resume not to clean
             self.conn.execute("SET LOCAL synchronous_commit = on")
-            maintenance.truncate(self.conn, self.options.schema, names)
+            load_steps.truncate(self.conn, self.options.schema, names)
 
         # in a transaction that commits only if no stop came: never emptied after a stop
         self.waiter.run(self.conn, self.options.schema, names, ACCESS_EXCLUSIVE, empty)
         self.sink(Phase("clean", f"emptied {plural(len(names), 'table')}"))
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
-        resumed = getattr(self, "resumed", {})
+        resumed = self.resumed
         settings = [*SESSION_SETTINGS, checkpoint.HOLD_SHARED]
         if self.fk_mode == "replica":
             settings.append("SET session_replication_role = replica")
         session = Session(self.options.dsn, self.cancel, settings)
         session.live = self.stopwatch.conns  # every connection it opens is stopped with the run
-        self.session = session
+        if not self.options.single_transaction:  # one transaction: a drop lost it all
+            self.link.session = session
         jobs = []
         for table_plan in self.plan.tables:
             start = resumed.get(table_plan.table)
             if start is not None and start.finished:
-                stats = self.stats[table_plan.table]
-                stats.records, stats.loaded = start.records_done, start.loaded
-                stats.duplicates, stats.failed = start.duplicates, start.failed
-                stats.error = start.error
-                stats.state = (FAILED if start.error and not start.records_done
-                               else PARTIAL if start.failed or start.error else DONE)
                 # FK-check entries past the committed count belong to a rolled-back check
                 quarantine.forget(table_plan.table, _first_fk_entries(start.fk_moved))
                 continue
             if start is not None:  # drop quarantine lines written after the last commit
-                quarantine.forget(table_plan.table, lambda e, n=start.records_done:
-                                  e.get("index") is None or e["index"] < n)
+                quarantine.forget(table_plan.table, before(start.records_done))
             elif self.options.resume:  # nothing of this table committed: start it afresh
                 quarantine.forget(table_plan.table, lambda e: False)
             jobs.append(TableJob(table_plan, start))
-        run_tables(
-            jobs, self.options, self.schema, self.run_id, session, self.conn,
-            quarantine, self.sink, self.cancel, immediate=self.fk_mode == "immediate",
-            results=self.stats,  # filled as tables start: a stopped run still logs its counts
-        )
+        ctx = RunContext(self.options, self.schema, self.run_id, session, self.link, quarantine,
+                         self.sink, self.cancel, immediate=self.fk_mode == "immediate")
+        # filled as tables start: a stopped run still logs its counts
+        run_tables(jobs, ctx, results=self.stats)
 
-    def _live_conn(self) -> None:
-        """The run's own connection may have dropped while the tables loaded: reopen it."""
-        if self.options.single_transaction:
-            return
-        try:
-            if not (self.conn.broken or self.conn.closed):
-                self.conn.execute("SELECT 1")  # idle through --jobs loads: is it still there?
-                return
-        except psycopg.OperationalError:
-            pass
-        self.conn = self.session.reopen(lambda m: self.sink(Warning(m)))
-        self._opened.append(self.conn)
-        checkpoint.lock_run(self.conn, self.run_id)
+    @property
+    def conn(self) -> psycopg.Connection:
+        return self.link.conn
 
-    def _reconnecting(self, step, quarantine: QuarantineWriter) -> None:
+    def _relock(self, fresh: psycopg.Connection) -> None:
+        """A new connection of the run holds the run's lock again (it went with the old)."""
+        checkpoint.lock_run(fresh, self.run_id)
+
+    def _reconnecting(self, step: Callable[[], None], quarantine: QuarantineWriter) -> None:
         """Run a set-based step after the load; if the connection drops, redo it on a new one.
 
         Each table's FK check commits with its checkpoint's `fk_moved`, so the quarantine is
@@ -595,22 +526,15 @@ class _Run:
                 quarantine.forget(name, _first_fk_entries(state.fk_moved))
 
         names = [t.table for t in self.plan.tables]
-        for attempt in range(1, MAX_BATCH_ATTEMPTS + 1):
-            try:
-                self.waiter.run(self.conn, self.options.schema, names, ROW_EXCLUSIVE, step,
-                                own_transaction=False, before_retry=trim_to_committed)
-                return
-            except psycopg.OperationalError as exc:
-                if (self.options.single_transaction or attempt == MAX_BATCH_ATTEMPTS
-                        or not connection_lost(exc, self.conn)):
-                    raise
-                self.warn("connection lost after the load; reconnecting to finish")
-                self.conn.close()
-                self._live_conn()
-                trim_to_committed()
+        self.link.retrying(
+            lambda: self.waiter.run(self.conn, self.options.schema, names, ROW_EXCLUSIVE, step,
+                                    own_transaction=False, before_retry=trim_to_committed),
+            on_lost=lambda: self.warn("connection lost after the load; reconnecting to finish"),
+            after_renew=trim_to_committed,
+        )
 
     def _after_load(self, quarantine: QuarantineWriter) -> None:
-        self._live_conn()
+        self.link.ensure_live()
         # a few commits (the FK check's, the sequences'): each waits for the server's disk,
         # so a crash after one was acknowledged cannot take it back unseen
         self.conn.execute("SET synchronous_commit = on")
@@ -630,8 +554,8 @@ class _Run:
             self._retry_missing_parents(quarantine)
         self.waiter.check()  # setval is not transactional: none after a stop
         self.sink(Phase("sequences", "moving sequences past the loaded values"))
-        moved, problems = maintenance.reset_sequences(self.conn, self.schema, loaded_tables)
-        for line in moved:
+        reset, problems = load_steps.reset_sequences(self.conn, self.schema, loaded_tables)
+        for line in reset:
             self.sink(Phase("sequences", line))
         for line in problems:
             if line not in self.warnings:  # redone after a reconnect: said once
@@ -649,29 +573,31 @@ class _Run:
                 self.sink(TableFinished(replace(stats)))
 
     def _write_log(self, status: str, error: str | None = None, code: int | None = None) -> None:
-        write_run(self.run_id, {
-            "run_id": self.run_id,
-            "kind": "restore",
-            "status": status,
-            "exit_code": code,
-            "backup": self.options.backup,
-            "target": redact_dsn(self.options.dsn),
-            "options": self.options.redacted(),
-            "started_at": self.started_at,
-            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z") if status != "running" else None,
-            "seconds": round(time.monotonic() - self.began, 3),
-            "fk_mode": self.fk_mode,
-            "triggers": self.triggers,
-            "tables": {name: s.to_dict() for name, s in self.stats.items()},
-            "files": self.files,
-            "checkpoint_marked": True,  # the target holds the run's own checkpoint row
-            "totals": totals(self.stats),
-            "warnings": self.warnings,
-            "error": error,
-            "resumable": self.resumable,
-            "quarantine": str(quarantine_dir(self.run_id)),
-            "clean": self.clean_state,
-        })
+        RunLog(
+            run_id=self.run_id,
+            kind=self.kind.kind,
+            bench_id=self.kind.bench_id,
+            status=status,
+            exit_code=code,
+            backup=self.options.backup,
+            target=redact_dsn(self.options.dsn),
+            options=self.options.redacted(),
+            started_at=self.started_at,
+            finished_at=time.strftime("%Y-%m-%dT%H:%M:%S%z") if status != "running" else None,
+            seconds=round(time.monotonic() - self.began, 3),
+            fk_mode=self.fk_mode,
+            triggers=self.triggers,
+            tables={name: TableLog.from_dict(s.to_dict()) for name, s in self.stats.items()},
+            files=self.files,
+            checkpoint_marked=True,  # the target holds the run's own checkpoint row
+            totals=totals(self.stats),
+            warnings=self.warnings,
+            error=error,
+            resumable=self.resumable,
+            quarantine=str(quarantine_dir(self.run_id)),
+            clean=self.clean_state,
+            retries=self.retries,
+        ).save()
 
     def _finish(self, status: str, code: int, error: str | None) -> RestoreResult:
         seconds = time.monotonic() - self.began

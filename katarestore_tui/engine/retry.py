@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psycopg
 
@@ -36,11 +36,12 @@ from katarestore_tui.engine.events import DONE, PARTIAL
 from katarestore_tui.engine.loader import BatchWriter
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter, read_entries
 from katarestore_tui.errors import FatalError
-from katarestore_tui.history.runs import read_run, write_run
+from katarestore_tui.history.runlog import RunLog, TableLog
 from katarestore_tui.jsontext import dumps_exact
 from katarestore_tui.words import plural
 
 RETRY_BATCH = 5_000
+Entry = dict[str, Any]  # one quarantine line, as read_entries gives it
 
 
 @dataclass
@@ -58,11 +59,11 @@ class RetryResult:
 
 def retry_run(run_id: str, dsn: str, table: str | None = None,
               cancel: threading.Event | None = None,
-              select: Callable[[dict], bool] | None = None,
+              select: Callable[[Entry], bool] | None = None,
               batch_size: int = RETRY_BATCH) -> RetryResult:
     """Retry the run's quarantined records (of `table`, and only those `select` accepts)."""
-    run = read_run(run_id)
-    schema_name = run.get("options", {}).get("schema", "public")
+    run = RunLog.load(run_id)
+    schema_name = run.options.get("schema", "public")
     result = RetryResult(run_id)
     writer = QuarantineWriter(run_id)
     try:
@@ -74,13 +75,13 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
         if not checkpoint.lock_run(conn, _retry_key(run_id)):
             raise FatalError(f"another retry of run {run_id} is running")
         conn.execute("SET TimeZone = 'UTC'")  # as the restore reads ISO strings
-        if run.get("fk_mode") == "replica":
+        if run.fk_mode == "replica":
             conn.execute("SET session_replication_role = origin")  # check each row now
         result.recovered = _recover(conn, schema_name, run_id, writer)
         schema = read_schema(conn, schema_name)
         # parents first: a child record may be waiting for a parent retried just before it
         names = [table] if table else schema.load_order(
-            [n for n in sorted(run.get("tables", {})) if n in schema.tables])[0]
+            [n for n in sorted(run.tables) if n in schema.tables])[0]
         for name in names:
             path = writer.path(name)
             if not path.exists() or name not in schema.tables:
@@ -100,9 +101,9 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
         conn.close()
         writer.close()
     if any(t["loaded"] + t["duplicates"] for t in result.tables.values()):
-        run = read_run(run_id)
-        run.setdefault("retries", []).append(result.tables)
-        write_run(run_id, run)
+        run = RunLog.load(run_id)
+        run.retries.append(result.tables)
+        run.save()
     return result
 
 
@@ -119,13 +120,13 @@ class _SideFiles:
         self.base = quarantine.with_name(quarantine.name + ".retry-base")
         self.journal = quarantine.with_name(quarantine.name + ".retry-journal")
 
-    def start(self, entries: list[dict]) -> None:
+    def start(self, entries: list[Entry]) -> None:
         _write_atomic(self.base, [dumps_exact(e) for e in entries])
         _write_atomic(self.journal, [])
 
-    def merged(self, done: int) -> list[dict]:
+    def merged(self, done: int) -> list[Entry]:
         """The quarantine once the first `done` journal lines (the committed ones) apply."""
-        outcomes: dict[int, dict | None] = {}
+        outcomes: dict[int, Entry | None] = {}
         with open(self.journal, encoding="utf-8") as handle:
             for _, line in zip(range(done), handle, strict=False):
                 item = json.loads(line)
@@ -137,8 +138,8 @@ class _SideFiles:
         for pos, entry in enumerate(read_entries(self.base)):
             if pos not in outcomes:
                 kept.append(entry)
-            elif outcomes[pos] is not None:
-                entry.update(outcomes[pos])
+            elif (outcome := outcomes[pos]) is not None:
+                entry.update(outcome)
                 kept.append(entry)
         return kept
 
@@ -159,8 +160,8 @@ class _Attempt:
         self.files = _SideFiles(quarantine)
         self.state = checkpoint.Checkpoint(error="attempt " + secrets.token_hex(6))
 
-    def run(self, entries: list[dict], select: Callable[[dict], bool] | None,
-            batch_size: int, cancel: threading.Event | None) -> dict:
+    def run(self, entries: list[Entry], select: Callable[[Entry], bool] | None,
+            batch_size: int, cancel: threading.Event | None) -> dict[str, int]:
         positions = [p for p, e in enumerate(entries) if select is None or select(e)]
         checkpoint.ensure_table(self.conn, self.schema)
         self.files.start(entries)
@@ -175,7 +176,7 @@ class _Attempt:
         _finish(self.conn, self.schema, self.run_id, self.table.name, self.files, state)
         return counts
 
-    def _commit(self, entries: list[dict], chunk: list[int], journal: IO[str]) -> None:
+    def _commit(self, entries: list[Entry], chunk: list[int], journal: IO[str]) -> None:
         """One batch and its checkpoint in one transaction; its outcomes journaled first."""
         failures: dict[int, Failure] = {}
         # lines of a batch that did not commit may stay: an error ends the attempt, and
@@ -196,7 +197,7 @@ class _Attempt:
         self.state = state
 
 
-def _outcome(failure: Failure | None) -> dict | None:
+def _outcome(failure: Failure | None) -> Entry | None:
     """How a quarantine entry changes: None = it left (loaded or a duplicate)."""
     if failure is None:
         return None
@@ -204,13 +205,15 @@ def _outcome(failure: Failure | None) -> dict | None:
             "detail": failure.detail, "column": failure.column}
 
 
-def _write_batch(conn, schema_name: str, table: Table, entries: list[dict], chunk: list[int],
+def _write_batch(conn: psycopg.Connection, schema_name: str, table: Table,
+                 entries: list[Entry], chunk: list[int],
                  failures: dict[int, Failure]) -> tuple[int, int]:
     """Encode and write the entries at `chunk` inside the caller's transaction."""
     encoder = RecordEncoder(table)
 
     class _Collect:  # stands in for the QuarantineWriter: this attempt's failures, by position
-        def add(self, _table, _file, index, _record, failure):
+        def add(self, _table: str, _file: str, index: int, _record: object,
+                failure: Failure) -> None:
             failures[index] = failure
 
     groups: dict[tuple[str, ...], EncodedBatch] = {}
@@ -270,25 +273,23 @@ def _finish(conn: psycopg.Connection, schema: str, run_id: str, table: str, file
 
 def _apply_to_run_log(run_id: str, table: str, state: checkpoint.Checkpoint) -> None:
     """Move the attempt's loaded and duplicate records out of `failed`, once per attempt."""
-    run = read_run(run_id)
-    stats = run.setdefault("tables", {}).setdefault(table, {})
-    if stats.get("retry_applied") == state.error or not (state.loaded + state.duplicates):
+    run = RunLog.load(run_id)
+    stats = run.tables.setdefault(table, TableLog())
+    if stats.retry_applied == state.error or not (state.loaded + state.duplicates):
         return
-    stats["loaded"] = stats.get("loaded", 0) + state.loaded
-    stats["duplicates"] = stats.get("duplicates", 0) + state.duplicates
-    stats["failed"] = stats.get("failed", 0) - state.loaded - state.duplicates
-    stats["retry_applied"] = state.error
-    if stats["failed"] == 0 and stats.get("state") == PARTIAL and not stats.get("error"):
-        stats["state"] = DONE
-    tables = run["tables"].values()
-    run["totals"] = {k: sum(t.get(k, 0) for t in tables)
-                     for k in ("records", "loaded", "duplicates", "failed")}
-    if run.get("status") == "partial" and run["totals"]["failed"] == 0 and not any(
-        t.get("error") for t in tables
+    stats.loaded += state.loaded
+    stats.duplicates += state.duplicates
+    stats.failed -= state.loaded + state.duplicates
+    stats.retry_applied = state.error
+    if stats.failed == 0 and stats.state == PARTIAL and not stats.error:
+        stats.state = DONE
+    run.recount()
+    if run.status == "partial" and run.failed == 0 and not any(
+        t.error for t in run.tables.values()
     ):
-        run["status"] = "completed"
-        run["exit_code"] = 0
-    write_run(run_id, run)
+        run.status = "completed"
+        run.exit_code = 0
+    run.save()
 
 
 def _write_atomic(path: Path, lines: list[str]) -> None:

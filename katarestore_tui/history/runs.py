@@ -1,4 +1,7 @@
-"""Run logs on disk: `runs/<run_id>/run.json`, written atomically, owner-only."""
+"""Run logs on disk: `runs/<run_id>/run.json`, written atomically, owner-only.
+
+This module moves the JSON to and from disk; what the JSON holds is `runlog.RunLog`'s.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,9 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from katarestore_tui.locations import make_private_dir, run_dir, runs_dir
-
-RESUMABLE_STATUSES = ("running", "cancelled", "failed")
 
 
 def new_run_id() -> str:
@@ -19,7 +21,7 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
 
 
-def write_run(run_id: str, data: dict) -> Path:
+def write_run(run_id: str, data: dict[str, Any]) -> Path:
     folder = make_private_dir(run_dir(run_id))
     path = folder / "run.json"
     tmp = folder / "run.json.tmp"
@@ -69,15 +71,16 @@ class RunNotFound(Exception):
     pass
 
 
-def read_run(run_id: str) -> dict:
+def read_run(run_id: str) -> dict[str, Any]:
     path = run_dir(run_id) / "run.json"
     if not path.exists():
         raise RunNotFound(f"no run {run_id!r} under {runs_dir()} (see `katarestore history`)")
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        data: dict[str, Any] = json.load(handle)
+    return data
 
 
-def list_runs(limit: int | None = None) -> list[dict]:
+def list_runs(limit: int | None = None) -> list[dict[str, Any]]:
     """Run logs, newest first; unreadable ones are skipped."""
     folder = runs_dir()
     if not folder.exists():
@@ -94,7 +97,8 @@ def list_runs(limit: int | None = None) -> list[dict]:
     return runs
 
 
-def is_resumable(run: dict) -> bool:
-    """A run stopped part-way, or one that finished with tables a table error stopped."""
-    stopped = run.get("status") in RESUMABLE_STATUSES or bool(run.get("resumable"))
-    return stopped and not run.get("options", {}).get("dry_run")
+def is_resumable(run: dict[str, Any]) -> bool:
+    """`RunLog.is_resumable` for a log read as a dict."""
+    from katarestore_tui.history.runlog import RunLog  # it builds on this module
+
+    return RunLog.from_dict(run).is_resumable()

@@ -41,7 +41,7 @@ def test_history_lists_runs_and_opens_their_failed_records(target: Target):
             assert screen.check_action("failures", ()) is False  # nothing failed before the cancel
 
             await pilot.press("down")
-            assert screen.current["run_id"] == finished.run_id
+            assert screen.current.run_id == finished.run_id
             detail = screen.query_one(RunDetail)
             assert detail.border_title == f"Run {finished.run_id}"
             assert screen.query_one("#run-tables").row_count == len(target.demo.expected)
@@ -68,7 +68,7 @@ def test_a_run_from_another_target_is_not_resumed(target: Target):
             await wait_for(pilot, lambda: app.dsn)
             await pilot.press("h")
             await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
-            assert app.screen.current["run_id"] == cancelled.run_id
+            assert app.screen.current.run_id == cancelled.run_id
             await pilot.press("r")
             await pilot.pause()
             assert screen_named(app, "HistoryScreen")  # refused, with the reason shown

@@ -95,7 +95,7 @@ def test_cancel_mid_run_leaves_a_resumable_run_that_resumes(target: Target, lock
             await pilot.press("h")
             await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
             history = app.screen
-            assert history.current["run_id"] == run_id
+            assert history.current.run_id == run_id
             assert history.check_action("resume", ()) is True
             await pilot.press("r")
             await wait_for(pilot, lambda: screen_named(app, "RestoreScreen") and app.screen is not screen)
@@ -184,5 +184,30 @@ def test_a_lost_terminal_cancels_the_restore_and_exits(target: Target, lock: Tab
         assert not app.restore_running()
         logged = read_run(screen.run_id)
         assert logged["status"] == "cancelled" and is_resumable(logged)
+
+    run(scenario)
+
+
+def test_the_plan_screen_hands_its_plan_to_the_restore(target: Target, monkeypatch):
+    import katarestore_tui.engine.restore as restore_module
+
+    built = []
+    real = restore_module.build_plan
+    monkeypatch.setattr(restore_module, "build_plan",
+                        lambda *a, **k: built.append(1) or real(*a, **k))
+
+    async def scenario():
+        app = target.app()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_plan(app, pilot)
+            shown = app.screen.plan
+            await pilot.press("s")
+            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
+            screen = app.screen
+            await wait_for(pilot, lambda: screen.finished is not None, what="the end of the run")
+            assert len(built) == 1  # the preview's plan, not a second one for the run
+            assert screen.plan is shown
+            assert screen.finished.status == "partial"
+            assert pane_counts(screen) == target.demo.expected
 
     run(scenario)

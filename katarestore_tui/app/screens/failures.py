@@ -20,7 +20,8 @@ from katarestore_tui.app.screens.modals import ExportScreen
 from katarestore_tui.app.widgets.failures.failure_table import MAX_ROWS, FailureTable
 from katarestore_tui.app.widgets.failures.record_detail import ErrorView, RecordView
 from katarestore_tui.engine import quarantine_dir, read_quarantine, retry_run
-from katarestore_tui.history.runs import RunNotFound, read_run
+from katarestore_tui.history.runlog import RunLog
+from katarestore_tui.history.runs import RunNotFound
 from katarestore_tui.jsontext import dumps_exact
 
 MAX_ENTRIES = 50_000  # kept in memory; the files on disk hold them all
@@ -41,7 +42,7 @@ class FailuresScreen(KataScreen):
     def __init__(self, run_id: str) -> None:
         super().__init__()
         self.run_id = run_id
-        self.run: dict = {}
+        self.run: RunLog | None = None
         self.entries: list[dict] = []
         self.total = 0
         self.positions: list[int] = []
@@ -90,9 +91,9 @@ class FailuresScreen(KataScreen):
     @on(QuarantineLoaded)
     def loaded(self, message: QuarantineLoaded) -> None:
         try:
-            self.run = read_run(self.run_id)
-        except (RunNotFound, OSError, ValueError):
-            self.run = {}
+            self.run = RunLog.load(self.run_id)
+        except (RunNotFound, OSError, ValueError, TypeError, KeyError):
+            self.run = None
         self.entries, self.total = message.entries, message.total
         self.marked.clear()
         tables = sorted({e.get("table", "") for e in self.entries})

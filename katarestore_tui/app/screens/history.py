@@ -11,8 +11,8 @@ from textual.widgets import DataTable, Footer, Header, Input
 
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.history.run_views import RunDetail, RunTable
-from katarestore_tui.engine import RestoreOptions
-from katarestore_tui.history.runs import is_resumable, list_runs
+from katarestore_tui.engine import RestoreOptions, resume_options
+from katarestore_tui.history.runlog import RunLog, list_run_logs
 
 MAX_RUNS = 500
 
@@ -30,9 +30,9 @@ class HistoryScreen(KataScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.all_runs: list[dict] = []
-        self.runs: list[dict] = []  # those the filter shows
-        self.current: dict | None = None
+        self.all_runs: list[RunLog] = []
+        self.runs: list[RunLog] = []  # those the filter shows
+        self.current: RunLog | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -48,7 +48,7 @@ class HistoryScreen(KataScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.all_runs = [r for r in list_runs(MAX_RUNS) if r.get("kind", "restore") == "restore"]
+        self.all_runs = [r for r in list_run_logs(MAX_RUNS) if r.kind == "restore"]
         self.apply_filter()
         self.query_one(RunTable).focus()
 
@@ -56,7 +56,7 @@ class HistoryScreen(KataScreen):
         needle = self.query_one("#run-filter", Input).value.strip().lower()
         fields = ("run_id", "status", "backup", "target")
         self.runs = [r for r in self.all_runs
-                     if not needle or any(needle in str(r.get(f) or "").lower() for f in fields)]
+                     if not needle or any(needle in str(getattr(r, f) or "").lower() for f in fields)]
         table = self.query_one(RunTable)
         table.show(self.runs)
         shown = f"{len(self.runs)} of {len(self.all_runs)}" if needle else ""
@@ -86,16 +86,16 @@ class HistoryScreen(KataScreen):
         else:
             self.app.pop_screen()
 
-    def show(self, run: dict | None) -> None:
+    def show(self, run: RunLog | None) -> None:
         self.current = run
         detail = self.query_one(RunDetail)
-        detail.border_title = f"Run {run.get('run_id')}" if run else "Run"
+        detail.border_title = f"Run {run.run_id}" if run else "Run"
         detail.show(run)
         self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#runs")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.show(next((r for r in self.runs if r.get("run_id") == event.row_key.value), None))
+        self.show(next((r for r in self.runs if r.run_id == event.row_key.value), None))
 
     @on(DataTable.RowSelected, "#runs")
     def selected(self) -> None:
@@ -103,11 +103,11 @@ class HistoryScreen(KataScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "resume":
-            return bool(self.current and is_resumable(self.current))
+            return bool(self.current and self.current.is_resumable())
         if action == "failures":
-            return bool(self.current and (self.current.get("totals") or {}).get("failed"))
+            return bool(self.current and self.current.failed)
         if action == "verify":  # what a run wrote can be proven once it stopped
-            return bool(self.current and self.current.get("status") not in ("running", None))
+            return bool(self.current and self.current.status not in ("running", None))
         return True
 
     def action_verify(self) -> None:
@@ -118,11 +118,11 @@ class HistoryScreen(KataScreen):
         from katarestore_tui.app.screens.failures import FailuresScreen
 
         if self.current:
-            self.app.push_screen(FailuresScreen(self.current["run_id"]))
+            self.app.push_screen(FailuresScreen(self.current.run_id))
 
     def action_resume(self) -> None:
         run = self.current
-        if not run or not is_resumable(run):
+        if not run or not run.is_resumable():
             return
         problem = self.app.target_problem(run)
         dsn = self.app.dsn
@@ -130,13 +130,5 @@ class HistoryScreen(KataScreen):
             self.notify(problem or "no target database", title="Not resumed", severity="error",
                         timeout=15)
             return
-        o = run.get("options") or {}
-        options = RestoreOptions(
-            backup=run.get("backup", ""), dsn=dsn, schema=o.get("schema", "public"),
-            batch_size=o.get("batch_size", 10_000), jobs=o.get("jobs", 1),
-            on_conflict=o.get("on_conflict", "skip"), tables=o.get("tables") or [],
-            exclude=o.get("exclude") or [], single_transaction=o.get("single_transaction", False),
-            fk_mode=o.get("fk_mode", "auto"), resume=run["run_id"],
-            triggers=o.get("triggers", "auto"),
-        )
-        self.app.start_restore(options)
+        # as the CLI's --resume: every run option from the log (nothing is given anew here)
+        self.app.start_restore(resume_options(run, RestoreOptions(backup="", dsn=dsn)))

@@ -88,4 +88,4 @@ class PlanScreen(KataScreen):
             self.notify("not confirmed: nothing was emptied or loaded", severity="warning")
 
     def start(self) -> None:
-        self.app.start_restore(self.options)
+        self.app.start_restore(self.options, self.plan)

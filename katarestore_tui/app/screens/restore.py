@@ -24,12 +24,11 @@ from katarestore_tui.app.widgets.restore.overall import OverallProgress
 from katarestore_tui.app.widgets.restore.summary import RunSummary
 from katarestore_tui.app.widgets.restore.table_pane import TablePane
 from katarestore_tui.engine import (
-    DONE,
     LOADING,
-    PARTIAL,
     Event,
     LockWait,
     Phase,
+    Plan,
     RestoreOptions,
     RunFinished,
     RunStarted,
@@ -40,7 +39,8 @@ from katarestore_tui.engine import (
     Warning,
     run_restore,
 )
-from katarestore_tui.history.runs import RunNotFound, read_run
+from katarestore_tui.history.runlog import RunLog
+from katarestore_tui.history.runs import RunNotFound
 
 REFRESH_SECONDS = 0.25  # panes redraw at most 4 times a second, however fast events come
 # what the table panes leave below them: the log's (or the summary's) minimum height, as in
@@ -62,9 +62,10 @@ class RestoreScreen(KataScreen):
     ]
 
     def __init__(self, options: RestoreOptions, backup_root: Path, autostart: bool = True,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, plan: Plan | None = None) -> None:
         super().__init__()
         self.options, self.backup_root = options, backup_root
+        self.plan = plan  # the plan the operator saw: handed on, not built again
         self.autostart, self.clock = autostart, clock
         self.cancel_event = threading.Event()
         self.done_event = threading.Event()
@@ -110,7 +111,8 @@ class RestoreScreen(KataScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="restore")
     def restore(self) -> None:
         try:
-            result = run_restore(self.options, self.backup_root, self.sink, self.cancel_event)
+            result = run_restore(self.options, self.backup_root, self.sink, self.cancel_event,
+                                 plan=self.plan)
             self.post_message(RestoreDone(result))
         finally:
             self.done_event.set()
@@ -176,24 +178,12 @@ class RestoreScreen(KataScreen):
         self.run_id, self.started_at, self.bytes_total = event.run_id, event.at, event.bytes_total
         self.query_one("#panes").border_title = f"Tables · run {event.run_id}"
         self.log_line(f"run {event.run_id} into {event.target}; foreign keys: {event.fk_mode}", at=event.at)
-        earlier = self.earlier_stats()
-        for name in event.tables:
-            self.stats[name] = earlier.get(name) or TableStats(name)
+        for name in event.tables:  # on resume, the engine says which tables were finished
+            self.stats[name] = event.finished.get(name) or TableStats(name)
             pane = TablePane(name)
             pane.stats = self.stats[name]
             self.panes[name] = pane
             self.query_one("#panes").mount(pane)
-
-    def earlier_stats(self) -> dict[str, TableStats]:
-        """On resume, the tables the stopped run finished: the engine skips them silently."""
-        if not self.options.resume:
-            return {}
-        try:
-            tables = read_run(self.options.resume).get("tables") or {}
-        except (RunNotFound, OSError, ValueError):
-            return {}
-        found = {name: TableStats.from_dict(name, data) for name, data in tables.items()}
-        return {name: s for name, s in found.items() if s.state in (DONE, PARTIAL)}
 
     def run_finished(self, event: RunFinished) -> None:
         self.finished = event
@@ -271,8 +261,8 @@ class RestoreScreen(KataScreen):
     def action_verify(self) -> None:
         if self.finished is None:
             return
-        try:
-            run = read_run(self.finished.run_id)
+        try:  # the run's options and tables as it recorded them, which verify explains it by
+            run = RunLog.load(self.finished.run_id)
         except (RunNotFound, OSError, ValueError) as exc:
             self.notify(str(exc), title="Not verified", severity="error")
             return

@@ -21,13 +21,13 @@ from katarestore_tui.app.messages import TableVerified, VerifyDone
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.verify.verdicts import VerdictDetail, VerdictTable
 from katarestore_tui.engine import TableVerdict, VerifyOptions, VerifyResult, run_verify
+from katarestore_tui.history.runlog import RunLog
 
 
-def options_for_run(run: dict, dsn: str) -> VerifyOptions:
+def options_for_run(run: RunLog, dsn: str) -> VerifyOptions:
     """Verify what a run restored: its backup, schema and tables, explained by its log."""
-    o = run.get("options") or {}
-    return VerifyOptions(backup=run.get("backup", ""), dsn=dsn, schema=o.get("schema", "public"),
-                         run_id=run.get("run_id"), tables=list(run.get("tables") or []))
+    return VerifyOptions(backup=run.backup, dsn=dsn, schema=run.options.get("schema", "public"),
+                         run_id=run.run_id, tables=list(run.tables))
 
 
 class VerifyScreen(KataScreen):

@@ -209,12 +209,13 @@ import os, signal, sys
 from pathlib import Path
 from katarestore_tui.engine import restore
 from katarestore_tui.engine.options import RestoreOptions
-real = restore.write_run
-def write_run(run_id, data):
-    if data["status"] != "running":
+from katarestore_tui.history.runlog import RunLog
+real = RunLog.save
+def save(self):  # the run's final log: killed just before it is written
+    if self.status != "running":
         os.kill(os.getpid(), signal.SIGKILL)
-    return real(run_id, data)
-restore.write_run = write_run
+    return real(self)
+RunLog.save = save
 backup, dsn, batch, conflict, jobs, fk = sys.argv[1:7]
 restore.run_restore(RestoreOptions(backup=backup, dsn=dsn, batch_size=int(batch), on_conflict=conflict,
                     jobs=int(jobs), fk_mode=fk, parser_process=False), Path(backup).parent)

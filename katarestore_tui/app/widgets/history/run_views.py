@@ -9,19 +9,19 @@ from textual.widgets import DataTable, Static
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.widgets.lists import ListTable
-from katarestore_tui.history.runs import is_resumable
+from katarestore_tui.history.runlog import RunLog
 
 RESUMABLE = "↻"
 
 
-def started(run: dict) -> str:
+def started(run: RunLog) -> str:
     """`2024-12-01 10:35` from the run log's ISO time (seconds and zone add nothing here)."""
-    return str(run.get("started_at") or "–")[:16].replace("T", " ")
+    return str(run.started_at or "–")[:16].replace("T", " ")
 
 
-def run_folder(run: dict) -> str:
+def run_folder(run: RunLog) -> str:
     """The run's folder, from where its quarantine lives (run.json sits beside failed/)."""
-    quarantine = run.get("quarantine") or ""
+    quarantine = run.quarantine
     return quarantine.removesuffix("/failed") if quarantine else ""
 
 
@@ -40,7 +40,7 @@ class RunTable(ListTable):
     def columns_for(self, width: int) -> tuple[tuple[str, str], ...]:
         return COLUMNS if width >= WIDE else COLUMNS[:-2]
 
-    def show(self, runs: list[dict]) -> None:
+    def show(self, runs: list[RunLog]) -> None:
         wanted = self.columns_for(self.app.size.width)
         if [str(key.value) for key in self.columns] != [key for key, _ in wanted]:
             self.clear(columns=True)
@@ -48,18 +48,17 @@ class RunTable(ListTable):
                 self.add_column(label, key=key)
         self.clear()
         for run in runs:
-            totals = run.get("totals") or {}
             cells = {
-                "resumable": RESUMABLE if is_resumable(run) else " ",
-                "status": run.get("status", "?"),
-                "run": run.get("run_id", "?"),
-                "records": fmt.count(totals.get("records")),
-                "failed": fmt.count(totals.get("failed")),
-                "backup": (run.get("backup") or "").rstrip("/").rsplit("/", 1)[-1],
-                "time": fmt.duration(run.get("seconds")),
-                "target": run.get("target") or "",
+                "resumable": RESUMABLE if run.is_resumable() else " ",
+                "status": run.status,
+                "run": run.run_id,
+                "records": fmt.count(run.totals.get("records")),
+                "failed": fmt.count(run.totals.get("failed")),
+                "backup": run.backup.rstrip("/").rsplit("/", 1)[-1],
+                "time": fmt.duration(run.seconds),
+                "target": run.target,
             }
-            self.add_row(*(cells[key] for key, _ in wanted), key=run.get("run_id"))
+            self.add_row(*(cells[key] for key, _ in wanted), key=run.run_id)
 
 
 class RunDetail(Vertical):
@@ -71,31 +70,31 @@ class RunDetail(Vertical):
         self.query_one("#run-tables", DataTable).add_columns(
             "Table", "State", "Records", "Loaded", "Dup", "Failed", "Time")
 
-    def show(self, run: dict | None) -> None:
+    def show(self, run: RunLog | None) -> None:
         info = self.query_one("#run-info", Static)
         tables = self.query_one("#run-tables", DataTable)
         tables.clear()
         if run is None:
             info.update("[dim]no run selected[/]")
             return
-        options = run.get("options") or {}
-        status = run.get("status", "?")
-        resumable = " · [b $text-warning]resumable: press r[/]" if is_resumable(run) else ""
+        options = run.options
+        status = run.status
+        resumable = " · [b $text-warning]resumable: press r[/]" if run.is_resumable() else ""
         lines = [
             f"[b]{escape(status)}[/b]{resumable} · started {escape(started(run))}"
-            f" · took {fmt.duration(run.get('seconds'))}",
-            f"[b]Backup[/b]  {escape(fmt.short_path(run.get('backup')))}",
-            f"[b]Target[/b]  {escape(run.get('target') or '–')} · "
+            f" · took {fmt.duration(run.seconds)}",
+            f"[b]Backup[/b]  {escape(fmt.short_path(run.backup or None))}",
+            f"[b]Target[/b]  {escape(run.target or '–')} · "
             f"schema {escape(options.get('schema', 'public'))}",
             f"[b]Options[/b] batch {options.get('batch_size', 0):,} · on conflict "
             f"{escape(str(options.get('on_conflict', '?')))} · jobs {options.get('jobs', 1)} · "
             f"clean {'yes' if options.get('clean') else 'no'}",
             f"[b]Files[/b]   {escape(fmt.short_path(run_folder(run)))} (run.json, failed/)",
         ]
-        if run.get("error"):
-            lines.append(f"[$text-error]{escape(run['error'])}[/]")
+        if run.error:
+            lines.append(f"[$text-error]{escape(run.error)}[/]")
         info.update("\n".join(lines))
-        for name, stats in (run.get("tables") or {}).items():
-            tables.add_row(name, stats.get("state", "?"), fmt.count(stats.get("records")),
-                           fmt.count(stats.get("loaded")), fmt.count(stats.get("duplicates")),
-                           fmt.count(stats.get("failed")), fmt.duration(stats.get("seconds")))
+        for name, stats in run.tables.items():
+            tables.add_row(name, stats.state, fmt.count(stats.records),
+                           fmt.count(stats.loaded), fmt.count(stats.duplicates),
+                           fmt.count(stats.failed), fmt.duration(stats.seconds))
