@@ -39,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
             from katarestore_tui.cli.bench import bench_command
 
             return bench_command(args)
+        if command == "backup":
+            from katarestore_tui.cli.backup import backup_command
+
+            return backup_command(args)
         if command == "demo":
             from katarestore_tui.cli.demo import demo_command
 

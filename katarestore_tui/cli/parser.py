@@ -103,6 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
                        help="records per committed batch (default 5,000)")
     retry.add_argument("--json", action="store_true")
 
+    # ---- `katarestore backup` (issue 14.3): its own block
+    backup = sub.add_parser("backup", help="write a backup of the database in the Node layout")
+    backup.add_argument("root", nargs="?", type=Path, default=None,
+                        help="backup root: the backup goes into ROOT/YYYYMMDD_HHMMSS/ "
+                        "(default --backup-root, $KATARESTORE_BACKUP_ROOT or ./kata_json)")
+    _target_options(backup)
+    backup.add_argument("--tables", type=_csv, default=[], help="only these tables (a,b)")
+    backup.add_argument("--exclude", type=_csv, default=[], help="skip these tables (c,d)")
+    backup.add_argument("--jobs", type=_positive, default=1,
+                        help="tables written in parallel, all from one snapshot (default 1)")
+    backup.add_argument("--gzip", action="store_true", help="write <table>.json.gz")
+    backup.add_argument("--json", action="store_true", help="JSON summary on stdout at the end")
+    # ---- end of `katarestore backup`
+
     demo = sub.add_parser("demo", help="write a sample backup, create its schema, open the TUI")
     demo.add_argument("--rows", type=_positive, default=20_000,
                       help="rows in the largest table (default 20,000)")
