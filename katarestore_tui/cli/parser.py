@@ -56,6 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="existing key: skip (count as duplicate, default), update, error")
     restore.add_argument("--clean", action="store_true",
                          help="empty the backup's tables first (asks; --yes to confirm)")
+    restore.add_argument("--no-snapshot", action="store_true",
+                         help="--clean without first writing a copy of what it removes (asks)")
+    restore.add_argument("--snapshot-dir", type=Path, default=None,
+                         help="where --clean keeps the copy of what it removes "
+                         "(default <data dir>/clean-copies)")
     restore.add_argument("--tables", type=_csv, default=[], help="only these tables (a,b)")
     restore.add_argument("--exclude", type=_csv, default=[], help="skip these tables (c,d)")
     restore.add_argument("--single-transaction", action="store_true", help="all or nothing")

@@ -15,14 +15,19 @@ from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE
 
 def _confirm_clean(options, plan, reporter: TextReporter, assume_yes: bool) -> bool:
     if assume_yes:
+        if plan.clean_copy is not None:
+            reporter.say(plan.clean_copy.describe())
         return True
     names = ", ".join(t.table for t in plan.tables)
     if not sys.stdin.isatty():
-        reporter.say(f"error: --clean would empty {names}; add --yes to confirm when not "
+        copy = f" ({plan.clean_copy.describe()})" if plan.clean_copy is not None else ""
+        reporter.say(f"error: --clean would empty {names}{copy}; add --yes to confirm when not "
                      "running interactively")
         return False
     dbname = plan.schema.name
     reporter.say(f"--clean will EMPTY these tables of schema {dbname!r}: {names}")
+    if plan.clean_copy is not None:
+        reporter.say(plan.clean_copy.describe())
     answer = input(f"type the schema name ({dbname}) to confirm: ").strip()
     return answer == dbname
 
@@ -76,6 +81,8 @@ def restore_command(args: argparse.Namespace) -> int:
         parser_process=not args.no_parser_process,
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
         triggers=args.triggers,
+        snapshot=not args.no_snapshot,
+        snapshot_dir=str(args.snapshot_dir) if args.snapshot_dir else None,
     )
     root = backup_root(args)
     if args.clean and not args.dry_run and not args.resume:
