@@ -26,6 +26,9 @@ def history_command(args: argparse.Namespace) -> int:
         print(summary_text(summary))
         print(f"backup: {run.get('backup')}\ntarget: {run.get('target')}\n"
               f"started: {run.get('started_at')}  finished: {run.get('finished_at')}")
+        if run.get("clean_copy"):  # what --clean removed, kept before it removed it
+            print(f"clean copy: {run['clean_copy']} (undo: katarestore restore "
+                  f"{run['clean_copy']} --clean)")
         if is_resumable(run):
             print(f"resumable: katarestore restore --resume {run['run_id']}")
         return 0

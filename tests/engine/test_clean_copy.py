@@ -51,6 +51,8 @@ def test_clean_then_undo_gives_back_every_row(db: psycopg.Connection, db_dsn: st
     folder = Path(read_run(result.run_id)["clean_copy"])  # recorded in the run log
     assert folder.parent == copies and [b.path for b in find_backups(copies)] == [folder]
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{t}.json" for t in TABLES)
+    assert main(["history", result.run_id]) == 0
+    assert f"clean copy: {folder} (undo: katarestore restore {folder} --clean)" in capsys.readouterr().out
 
     # the undo, as the operator types it (it keeps a copy of its own clean, too)
     code = main(["restore", str(folder), "--dsn", db_dsn, "--clean", "--yes",
