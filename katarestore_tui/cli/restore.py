@@ -81,8 +81,9 @@ def restore_command(args: argparse.Namespace) -> int:
         parser_process=not args.no_parser_process,
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
         triggers=args.triggers,
-        snapshot=not args.no_snapshot,
-        snapshot_dir=str(args.snapshot_dir) if args.snapshot_dir else None,
+        # getattr: `demo --no-tui` builds its own namespace without these
+        snapshot=not getattr(args, "no_snapshot", False),
+        snapshot_dir=str(args.snapshot_dir) if getattr(args, "snapshot_dir", None) else None,
     )
     root = backup_root(args)
     if args.clean and not args.dry_run and not args.resume:

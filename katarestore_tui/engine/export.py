@@ -27,7 +27,7 @@ from psycopg.types.string import TextLoader
 
 from katarestore_tui.backup import nodejson
 from katarestore_tui.backup.writer import BackupFolderWriter, TableFileWriter
-from katarestore_tui.db.schema import Schema, Table, read_schema
+from katarestore_tui.db.schema import Column, Schema, Table, read_schema
 from katarestore_tui.engine.connect import connect
 from katarestore_tui.errors import Cancelled, ConfigError, FatalError
 from katarestore_tui.redact import redact_text
@@ -136,21 +136,36 @@ def _select(schema: str, table: Table) -> sql.Composed:
         sql.SQL(", ").join(items) if items else sql.SQL(""), sql.Identifier(schema, table.name))
 
 
-def _node_values(row: tuple, buffers: list[int]) -> tuple:
-    if not buffers:
-        return row
-    values = list(row)
-    for i in buffers:
-        value = values[i]
-        if value is not None:
-            values[i] = _buffers(value)
-    return tuple(values)
+_INTEGER = {"int2", "int4", "int8", "oid"}
+_FLOAT = {"float4", "float8"}
+_NO_ESCAPE = {"date", "timestamp", "timestamptz", "uuid", "numeric"}  # their text never needs one
 
 
-def _buffers(value):
-    if isinstance(value, list):
-        return [_buffers(v) for v in value]
-    return nodejson.buffer(bytes(value)) if value is not None else None
+def _formatter(col: Column) -> nodejson.Formatter:
+    """How one column's values are written, picked once per table from its real type."""
+    if col.is_array or col.base_type in ("json", "jsonb"):
+        return _array_or_json(col) if col.base_type == "bytea" else nodejson.value_text
+    if col.base_type == "bool":
+        return nodejson.bool_text
+    if col.base_type in _INTEGER:
+        return str
+    if col.base_type in _FLOAT:
+        return nodejson.js_number
+    if col.base_type == "bytea":
+        return nodejson.buffer_text
+    if col.base_type in _NO_ESCAPE:
+        return nodejson.plain_string_text
+    return nodejson.string_text
+
+
+def _array_or_json(col: Column) -> nodejson.Formatter:
+    """bytea[]: each element as a Buffer, then the general path."""
+    def buffers(value):
+        if isinstance(value, list):
+            return [buffers(v) for v in value]
+        return nodejson.buffer(bytes(value)) if value is not None else None
+
+    return lambda value: nodejson.value_text(buffers(value))
 
 
 # ---------------------------------------------------------------- one table
@@ -178,16 +193,16 @@ def export_table(conn: psycopg.Connection, schema: str, table: Table, out: Table
                  progress: ProgressSink | None = None, cancel: threading.Event | None = None,
                  estimate: int = 0) -> int:
     """Stream one table's rows into `out` (not finished here). Needs an open transaction."""
-    names = list(table.columns)
-    prefixes = nodejson.record_prefixes(names)
-    buffers = [i for i, c in enumerate(table.columns.values()) if c.base_type == "bytea"]
+    prefixes = nodejson.record_prefixes(list(table.columns))
+    formatters = [_formatter(col) for col in table.columns.values()]
+    record = nodejson.record
     with _node_cursor(conn, f"katarestore_export_{abs(hash(table.name))}") as cur:
         cur.itersize = FETCH_ROWS
         cur.execute(_select(schema, table))
         while rows := cur.fetchmany(FETCH_ROWS):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            out.write_records([nodejson.record(prefixes, _node_values(r, buffers)) for r in rows])
+            out.write_records([record(prefixes, formatters, row) for row in rows])
             if progress is not None:
                 progress(ExportProgress(table.name, out.records, out.bytes, estimate))
     return out.records
