@@ -42,6 +42,10 @@ def _inherit_run_options(args: argparse.Namespace, before: dict) -> None:
             setattr(args, name, before[name])
     if args.fk_checks == "auto" and before.get("fk_mode") in fk_checks:
         args.fk_checks = fk_checks[before["fk_mode"]]
+    if before.get("snapshot") is False:  # a resume that cleans again keeps the run's choice
+        args.no_snapshot = True
+    if before.get("snapshot_dir") and args.snapshot_dir is None:
+        args.snapshot_dir = before["snapshot_dir"]
 
 
 def restore_command(args: argparse.Namespace) -> int:

@@ -86,14 +86,27 @@ def small_disk(tmp_path: Path, monkeypatch) -> Iterator[Path]:
 
 def test_a_full_disk_stops_the_run_before_anything_is_emptied(db: psycopg.Connection, db_dsn: str,
                                                               tmp_path: Path, started,
-                                                              small_disk: Path):
-    result = run_restore(options(db_dsn, other_backup(tmp_path), clean=True,
-                                 snapshot_dir=str(small_disk)), tmp_path)
+                                                              small_disk: Path, monkeypatch):
+    backup = other_backup(tmp_path)
+    result = run_restore(options(db_dsn, backup, clean=True, snapshot_dir=str(small_disk)),
+                         tmp_path)
     assert result.exit_code == EXIT_FATAL
     assert "could not be written" in result.error and "nothing was emptied" in result.error
     assert checksums(db) == started  # not one row removed, not one loaded
     assert list(small_disk.iterdir()) == []  # the half-written copy is gone
     assert read_run(result.run_id)["clean"] == "pending"  # a resume would clean (and copy) first
+
+    # with room again, the resume cleans first, keeping its copy, and that copy undoes it
+    monkeypatch.setattr(cleancopy, "LIMIT_BYTES", None)
+    roomy = tmp_path / "roomy"
+    resumed = run_restore(options(db_dsn, backup, clean=True, resume=result.run_id,
+                                  snapshot_dir=str(roomy)), tmp_path)
+    assert resumed.exit_code == EXIT_OK, resumed.error
+    folder = Path(read_run(result.run_id)["clean_copy"])
+    assert folder.parent == roomy
+    undo = run_restore(options(db_dsn, folder, clean=True, snapshot_dir=str(roomy)), tmp_path)
+    assert undo.exit_code == EXIT_OK, undo.error
+    assert checksums(db) == started
 
 
 def test_no_snapshot_keeps_no_copy_and_the_cli_says_so(db: psycopg.Connection, db_dsn: str,
