@@ -270,6 +270,31 @@ def _begin_snapshot(conn: psycopg.Connection, snapshot: str | None = None) -> No
         conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
 
 
+class _StopWatch:
+    """Cancels the statement in flight on every connection of the backup once a stop comes,
+    so a stop is not kept waiting by a long fetch or a lock (the loop checks between batches)."""
+
+    def __init__(self, cancel: threading.Event | None) -> None:
+        self.cancel = cancel
+        self.conns: list[psycopg.Connection] = []
+        self.finished = threading.Event()
+        if cancel is not None:
+            threading.Thread(target=self._watch, name="backup-stop", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self.finished.wait(0.1):
+            if self.cancel is not None and self.cancel.is_set():
+                for conn in list(self.conns):
+                    if not conn.closed:
+                        conn.cancel_safe()
+                return
+
+    def connect(self, dsn: str) -> psycopg.Connection:
+        conn = connect(dsn)
+        self.conns.append(conn)
+        return conn
+
+
 def run_backup(dsn: str, root: Path, schema_name: str = "public", tables: list[str] | None = None,
                exclude: list[str] | None = None, jobs: int = 1, gzip_level: int | None = None,
                progress: ProgressSink | None = None, cancel: threading.Event | None = None,
@@ -279,9 +304,11 @@ def run_backup(dsn: str, root: Path, schema_name: str = "public", tables: list[s
     One REPEATABLE READ READ ONLY transaction is the snapshot; with `jobs > 1` its id
     (`pg_export_snapshot()`) is imported by each worker's transaction, so every file shows
     the database at the same instant. The folder gets its name only when all is written.
+    A stop (`cancel`) cancels the statement in flight and raises Cancelled.
     """
     began = time.monotonic()
-    conn = connect(dsn)  # autocommit: the transaction is ours to open
+    watch = _StopWatch(cancel)
+    conn = watch.connect(dsn)  # autocommit: the transaction is ours to open
     try:
         _begin_snapshot(conn)
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
@@ -292,21 +319,26 @@ def run_backup(dsn: str, root: Path, schema_name: str = "public", tables: list[s
             if jobs <= 1 or len(chosen) == 1:
                 written = export_tables(conn, schema, chosen, folder, progress, cancel)
             else:
-                written = _parallel(dsn, snapshot, schema, chosen, folder, jobs, progress, cancel)
+                written = _parallel(watch, dsn, snapshot, schema, chosen, folder, jobs, progress,
+                                    cancel)
             path = folder.finish()
         except BaseException:
             folder.abort()
             raise
         conn.execute("COMMIT")
     except psycopg.Error as exc:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled() from None
         raise FatalError(redact_text(f"database error: {str(exc).strip()}")) from None
     finally:
-        conn.close()
+        watch.finished.set()
+        for opened in watch.conns:
+            opened.close()
     return ExportResult(path, {n: written[n] for n in chosen}, time.monotonic() - began)
 
 
-def _parallel(dsn: str, snapshot: str, schema: Schema, chosen: list[str], folder: BackupFolderWriter,
-              jobs: int, progress, cancel) -> dict[str, dict]:
+def _parallel(watch: _StopWatch, dsn: str, snapshot: str, schema: Schema, chosen: list[str],
+              folder: BackupFolderWriter, jobs: int, progress, cancel) -> dict[str, dict]:
     """Largest tables first over `jobs` connections, each inside the exported snapshot."""
     pending = list(chosen)
     lock = threading.Lock()
@@ -314,7 +346,7 @@ def _parallel(dsn: str, snapshot: str, schema: Schema, chosen: list[str], folder
     written: dict[str, dict] = {}
 
     def worker() -> None:
-        conn = connect(dsn)
+        conn = watch.connect(dsn)
         try:
             _begin_snapshot(conn, snapshot)
             counts = estimates(conn, schema.name, chosen)
