@@ -20,6 +20,8 @@ from katarestore_tui.locations import make_private_dir
 
 FOLDER_FORMAT = "%Y%m%d_%H%M%S"  # what the Node script names its folders (catalog reads it)
 _BUFFER = 1 << 20
+# tests: every folder fails its writes after this many bytes, as a full disk would
+LIMIT_BYTES: int | None = None
 
 
 def new_folder_name(now: float | None = None) -> str:
@@ -96,7 +98,7 @@ class BackupFolderWriter:
             shutil.rmtree(self.work)
         make_private_dir(self.work)
         self.gzip_level = gzip_level
-        self.limit_bytes = limit_bytes  # shared by every file (tests: a small disk)
+        self.limit_bytes = limit_bytes if limit_bytes is not None else LIMIT_BYTES  # all files
         self.written = 0
 
     def table(self, table: str) -> TableFileWriter:

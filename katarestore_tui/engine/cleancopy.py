@@ -25,9 +25,6 @@ from katarestore_tui.engine.export import estimates, export_tables
 from katarestore_tui.errors import FatalError
 from katarestore_tui.locations import data_dir
 
-# tests: fail the copy's writes after this many bytes, as a full disk would
-LIMIT_BYTES: int | None = None
-
 
 def copies_root(snapshot_dir: str | None) -> Path:
     """`--snapshot-dir`, else `<data dir>/clean-copies` (itself a backup root)."""
@@ -110,8 +107,7 @@ def snapshot_before_clean(conn: psycopg.Connection, schema: Schema, tables: list
         psycopg.sql.SQL(", ").join(psycopg.sql.Identifier(schema.name, t) for t in tables)))
     root = copies_root(snapshot_dir)
     try:
-        folder = BackupFolderWriter(root, f"{new_folder_name()}_clean_{run_id}",
-                                    limit_bytes=LIMIT_BYTES)
+        folder = BackupFolderWriter(root, f"{new_folder_name()}_clean_{run_id}")
     except OSError as exc:
         raise _not_written(root, exc) from None
     try:

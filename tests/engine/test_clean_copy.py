@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from katarestore_tui.backup import writer
 from katarestore_tui.backup.catalog import find_backups
 from katarestore_tui.cli.main import main
 from katarestore_tui.demo import TABLES, create_demo_schema, write_demo_backup
-from katarestore_tui.engine import cleancopy
 from katarestore_tui.engine.restore import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL, run_restore
 from katarestore_tui.history.runs import read_run
 from tests.helpers import options
+from tests.small_disk import small_disk  # noqa: F401 (a fixture)
 
 
 def checksums(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
@@ -65,28 +63,10 @@ def test_clean_then_undo_gives_back_every_row(db: psycopg.Connection, db_dsn: st
     assert len(find_backups(copies)) == 2
 
 
-def _mount_small_tmpfs(path: Path) -> bool:
-    path.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48k", "tmpfs", str(path)],
-                          capture_output=True)
-    return done.returncode == 0
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path, monkeypatch) -> Iterator[Path]:
-    """A 48 KB tmpfs when this machine lets us mount one, else a 48 KB limit in the writer."""
-    path = tmp_path / f"small-{uuid.uuid4().hex[:6]}"
-    mounted = _mount_small_tmpfs(path)
-    if not mounted:
-        monkeypatch.setattr(cleancopy, "LIMIT_BYTES", 48 * 1024)
-    yield path
-    if mounted:
-        subprocess.run(["umount", str(path)], check=True)
-
-
 def test_a_full_disk_stops_the_run_before_anything_is_emptied(db: psycopg.Connection, db_dsn: str,
                                                               tmp_path: Path, started,
-                                                              small_disk: Path, monkeypatch):
+                                                              small_disk: Path,  # noqa: F811
+                                                              monkeypatch):
     backup = other_backup(tmp_path)
     result = run_restore(options(db_dsn, backup, clean=True, snapshot_dir=str(small_disk)),
                          tmp_path)
@@ -97,7 +77,7 @@ def test_a_full_disk_stops_the_run_before_anything_is_emptied(db: psycopg.Connec
     assert read_run(result.run_id)["clean"] == "pending"  # a resume would clean (and copy) first
 
     # with room again, the resume cleans first, keeping its copy, and that copy undoes it
-    monkeypatch.setattr(cleancopy, "LIMIT_BYTES", None)
+    monkeypatch.setattr(writer, "LIMIT_BYTES", None)  # the injected one, if no tmpfs was mounted
     roomy = tmp_path / "roomy"
     resumed = run_restore(options(db_dsn, backup, clean=True, resume=result.run_id,
                                   snapshot_dir=str(roomy)), tmp_path)

@@ -18,6 +18,7 @@ from katarestore_tui.engine import run_backup
 from katarestore_tui.engine.restore import EXIT_OK, EXIT_PARTIAL, run_restore
 from katarestore_tui.errors import Cancelled
 from tests.helpers import assert_balanced, options
+from tests.small_disk import small_disk  # noqa: F401 (a fixture)
 
 # every type of the README's conversion table, and the values that break converters
 TYPES_SCHEMA = """
@@ -195,3 +196,21 @@ def test_a_backup_cut_short_never_looks_complete(db: psycopg.Connection, db_dsn:
     assert seen  # a table was complete when the stop came
     assert find_backups(root) == []
     assert list(root.iterdir()) == []  # the hidden work folder is gone too
+
+
+def test_a_full_disk_leaves_no_backup_and_says_so(db: psycopg.Connection, db_dsn: str,
+                                                  small_disk: Path, capsys):  # noqa: F811
+    db.execute("CREATE TABLE a (id int PRIMARY KEY, t text)")
+    db.execute("INSERT INTO a SELECT i, repeat('x', 100) FROM generate_series(1, 5000) i")
+    assert main(["backup", "--dsn", db_dsn, str(small_disk)]) == 3
+    err = capsys.readouterr().err
+    assert "error: cannot write the backup under" in err and "no backup was written" in err
+    assert list(small_disk.iterdir()) == []
+
+
+def test_an_unknown_table_is_a_usage_error(db: psycopg.Connection, db_dsn: str, tmp_path: Path,
+                                           capsys):
+    db.execute("CREATE TABLE a (id int PRIMARY KEY)")
+    assert main(["backup", "--dsn", db_dsn, "--tables", "a,nope", str(tmp_path / "out")]) == 2
+    assert "no table nope in schema 'public' (it has: a)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
