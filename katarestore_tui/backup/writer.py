@@ -88,11 +88,9 @@ class BackupFolderWriter:
 
     def __init__(self, root: Path, name: str | None = None, gzip_level: int | None = None,
                  limit_bytes: int | None = None) -> None:
-        make_private_dir(root)
-        self.name = name or new_folder_name()
+        root.mkdir(parents=True, exist_ok=True)  # an existing root keeps its permissions
+        self.name = _free_name(root, name or new_folder_name())
         self.path = root / self.name
-        if self.path.exists():
-            raise FileExistsError(f"{self.path} already exists: a backup is never written over")
         self.work = root / f".{self.name}.partial"
         if self.work.exists():  # a stale one from a killed backup of the same second
             shutil.rmtree(self.work)
@@ -116,6 +114,16 @@ class BackupFolderWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+def _free_name(root: Path, name: str) -> str:
+    """`name`, or `name-2`, `name-3`...: a backup is never written over (two in one second,
+    a resume cleaning again in the second its first try did)."""
+    candidate, n = name, 1
+    while (root / candidate).exists():
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
 
 
 def _fsync_dir(path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import stat
 import threading
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def test_every_type_round_trips(db: psycopg.Connection, db_dsn: str, tmp_path: P
     db.execute(TYPES_ROWS)
     result = run_backup(db_dsn, tmp_path / "kata_json")
     assert result.tables["every_type"]["records"] == 4
+    # production data: the folder and its files are the owner's only (the root is left as it was)
+    assert stat.S_IMODE(result.folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE((result.folder / "every_type.json").stat().st_mode) == 0o600
     text = (result.folder / "every_type.json").read_text()
     first = json.loads(text)[0]
     # what the Node script writes: ISO dates with milliseconds and Z, numerics as strings,
@@ -214,3 +218,16 @@ def test_an_unknown_table_is_a_usage_error(db: psycopg.Connection, db_dsn: str, 
     assert main(["backup", "--dsn", db_dsn, "--tables", "a,nope", str(tmp_path / "out")]) == 2
     assert "no table nope in schema 'public' (it has: a)" in capsys.readouterr().err
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_backup_is_never_written_over(db: psycopg.Connection, db_dsn: str, tmp_path: Path):
+    """Two backups in one second (or a resume's clean in the second of its first try)."""
+    db.execute("CREATE TABLE a (id int PRIMARY KEY)")
+    root = tmp_path / "kata_json"
+    first = run_backup(db_dsn, root, name="20240101_000000")
+    db.execute("INSERT INTO a VALUES (1)")
+    second = run_backup(db_dsn, root, name="20240101_000000")
+    assert (first.folder.name, second.folder.name) == ("20240101_000000", "20240101_000000-2")
+    assert (first.folder / "a.json").read_text() == "[]"
+    assert json.loads((second.folder / "a.json").read_text()) == [{"id": 1}]
+    assert len(find_backups(root)) == 2
