@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -231,3 +233,24 @@ def test_a_backup_is_never_written_over(db: psycopg.Connection, db_dsn: str, tmp
     assert (first.folder / "a.json").read_text() == "[]"
     assert json.loads((second.folder / "a.json").read_text()) == [{"id": 1}]
     assert len(find_backups(root)) == 2
+
+
+NODE_CHECK = """
+const fs = require("fs");
+for (const f of process.argv.slice(1)) {
+  const text = fs.readFileSync(f, "utf8");
+  if (JSON.stringify(JSON.parse(text), null, 2) !== text) { console.log(f); process.exit(1); }
+}
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_files_are_what_json_stringify_writes(db: psycopg.Connection, db_dsn: str, tmp_path: Path):
+    """Byte for byte: Node's JSON.stringify(JSON.parse(file), null, 2) gives the file back."""
+    create_demo_schema(db)
+    demo = write_demo_backup(tmp_path / "demo", rows=600, bad_records=False)
+    assert run_restore(options(db_dsn, demo.path), tmp_path).exit_code == EXIT_OK
+    result = run_backup(db_dsn, tmp_path / "kata_json")
+    files = sorted(str(p) for p in result.folder.iterdir())
+    done = subprocess.run(["node", "-e", NODE_CHECK, *files], capture_output=True, text=True)
+    assert done.returncode == 0, f"differs from JSON.stringify: {done.stdout}{done.stderr}"
