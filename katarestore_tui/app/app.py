@@ -232,6 +232,15 @@ class KatarestoreApp(App[int]):
             return
         self.push_screen(BenchmarkScreen(self.backup_root, self.dsn))
 
+    def action_backup_target(self) -> None:
+        from katarestore_tui.app.screens.backup import BackupScreen
+
+        if not self.dsn:
+            self.notify("the target database is not known yet", severity="warning")
+            return
+        if not isinstance(self.screen, BackupScreen):
+            self.push_screen(BackupScreen(self.dsn, self.backup_root, self.schema))
+
     async def action_quit(self) -> None:
         if not self.restore_running():
             self.exit(0, return_code=0)

@@ -12,6 +12,8 @@ COMMANDS = (
     ("History", "Past runs, their summaries, failed records, resume", "app.history"),
     ("Failed records of the last run", "Quarantined records with their errors", "app.last_failures"),
     ("Benchmark", "Compare restore strategies on a backup", "app.benchmark"),
+    ("Back up the target", "Write the target's tables into the backup root (Node layout)",
+     "app.backup_target"),
     ("Toggle dark / light theme", "Switch between textual-dark and textual-light", "app.toggle_theme"),
     ("Help", "Keys of every screen", "app.help"),
     ("Quit", "Stop any running restore (resumable) and leave", "app.quit"),

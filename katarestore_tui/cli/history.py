@@ -26,6 +26,9 @@ def history_command(args: argparse.Namespace) -> int:
         print(summary_text(summary))
         print(f"backup: {run.backup or None}\ntarget: {run.target or None}\n"
               f"started: {run.started_at}  finished: {run.finished_at}")
+        if run.clean_copy:  # what --clean removed, kept before it removed it
+            print(f"clean copy: {run.clean_copy} (undo: katarestore restore "
+                  f"{run.clean_copy} --clean)")
         if run.is_resumable():
             print(f"resumable: katarestore restore --resume {run.run_id}")
         return 0

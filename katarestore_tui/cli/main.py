@@ -63,6 +63,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from katarestore_tui.cli.bench import bench_command
 
         return bench_command(args)
+    if command == "backup":
+        from katarestore_tui.cli.backup import backup_command
+
+        return backup_command(args)
     if command == "demo":
         from katarestore_tui.cli.demo import demo_command
 

@@ -129,6 +129,8 @@ def plan_text(plan: Plan) -> str:
                      + ", ".join(plan.tables_without_file))
     if plan.excluded:
         lines.append("excluded: " + ", ".join(plan.excluded))
+    if plan.clean_copy is not None:
+        lines.append(f"clean: {plan.clean_copy.describe()}")
     if plan.warnings:
         lines.append("warnings:")
         lines += [f"  - {w}" for w in plan.warnings]

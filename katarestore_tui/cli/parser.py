@@ -124,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="existing key: skip (count as duplicate, default), update, error")
     restore.add_argument("--clean", action="store_true",
                          help="empty the backup's tables first (asks; --yes to confirm)")
+    restore.add_argument("--no-snapshot", action="store_true",
+                         help="--clean without first writing a copy of what it removes (asks)")
+    restore.add_argument("--snapshot-dir", type=Path, default=None,
+                         help="where --clean keeps the copy of what it removes "
+                         "(default <data dir>/clean-copies)")
     _table_options(restore)
     restore.add_argument("--single-transaction", "-1", action="store_true",
                          help="all or nothing, one transaction (pg_restore's -1; needs --jobs 1)")
@@ -184,6 +189,21 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("--batch-size", type=_positive, default=None,
                        help="records per committed batch (default 5,000)")
     retry.add_argument("--json", action="store_true", help="JSON result on stdout")
+
+    # ---- `katarestore backup` (issue 14.3): its own block
+    backup = _sub(sub, "backup", "write a backup of the database in the Node layout",
+                  "Write ROOT/YYYYMMDD_HHMMSS/<table>.json as the Node app's backup script does "
+                  "(JSON.stringify(rows, null, 2)), from one consistent snapshot.")
+    backup.add_argument("root", nargs="?", type=Path, default=None,
+                        help="backup root: the backup goes into ROOT/YYYYMMDD_HHMMSS/ "
+                        "(default --backup-root, $KATARESTORE_BACKUP_ROOT or ./kata_json)")
+    _target_options(backup)
+    _table_options(backup)
+    backup.add_argument("--jobs", "-j", type=_positive, default=1,
+                        help="tables written in parallel, all from one snapshot (default 1)")
+    backup.add_argument("--gzip", action="store_true", help="write <table>.json.gz")
+    backup.add_argument("--json", action="store_true", help="JSON summary on stdout at the end")
+    # ---- end of `katarestore backup`
 
     demo = _sub(sub, "demo", "write a sample backup, create its schema, open the TUI")
     demo.add_argument("--rows", type=_positive, default=20_000,

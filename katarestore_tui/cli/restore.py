@@ -23,14 +23,19 @@ if TYPE_CHECKING:
 
 def _confirm_clean(plan: Plan, reporter: TextReporter, assume_yes: bool) -> bool:
     if assume_yes:
+        if plan.clean_copy is not None:
+            reporter.say(plan.clean_copy.describe())
         return True
     names = ", ".join(t.table for t in plan.tables)
     if not sys.stdin.isatty():
-        reporter.say(f"error: --clean would empty {names}; add --yes to confirm when not "
+        copy = f" ({plan.clean_copy.describe()})" if plan.clean_copy is not None else ""
+        reporter.say(f"error: --clean would empty {names}{copy}; add --yes to confirm when not "
                      "running interactively")
         return False
     dbname = plan.schema.name
     reporter.say(f"--clean will EMPTY these tables of schema {dbname!r}: {names}")
+    if plan.clean_copy is not None:
+        reporter.say(plan.clean_copy.describe())
     answer = input(f"type the schema name ({dbname}) to confirm: ").strip()
     return answer == dbname
 
@@ -77,6 +82,9 @@ def restore_command(args: argparse.Namespace) -> int:
         parser_process=not args.no_parser_process,
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
         triggers=args.triggers,
+        # getattr: `demo --no-tui` builds its own namespace without these
+        snapshot=not getattr(args, "no_snapshot", False),
+        snapshot_dir=str(args.snapshot_dir) if getattr(args, "snapshot_dir", None) else None,
     )
     if previous is not None:  # options left out continue the run as it was started
         options = resume_options(previous, options,

@@ -42,6 +42,10 @@ _EXPORTS = {
     # the quarantine of a run
     "quarantine_dir": "quarantine",
     "read_quarantine": "quarantine",
+    # `katarestore backup`, and the copy --clean keeps
+    "run_backup": "export",
+    "ExportProgress": "export",
+    "ExportResult": "export",
     # events the faces consume, and table states
     "Event": "events",
     "EventSink": "events",
@@ -130,6 +134,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.events import (
         Warning as Warning,
     )
+    from katarestore_tui.engine.export import ExportProgress as ExportProgress
+    from katarestore_tui.engine.export import ExportResult as ExportResult
+    from katarestore_tui.engine.export import run_backup as run_backup
     from katarestore_tui.engine.options import (
         DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE,
     )

@@ -33,6 +33,9 @@ class RestoreOptions:
     # user triggers: auto = as the FK mode has it (silenced set-based, run row by row);
     # on = run them (loads row by row); off = silence them (needs session_replication_role)
     triggers: str = "auto"
+    # --clean first writes a copy of what it removes (engine.cleancopy); --no-snapshot skips it
+    snapshot: bool = True
+    snapshot_dir: str | None = None  # default: <data dir>/clean-copies
 
     def validate(self) -> list[str]:
         """Problems a person must fix before anything runs."""

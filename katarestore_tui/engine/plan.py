@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from katarestore_tui.backup.catalog import Backup, TableFile
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
 from katarestore_tui.db.schema import Schema, Table
 from katarestore_tui.engine.naming import match_name
+
+if TYPE_CHECKING:
+    from katarestore_tui.engine.cleancopy import CleanCopyPlan
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Plan:
     # table -> every file that names it, when more than one does (the exact name first):
     # a restore refuses, since one table's records would be loaded from one file only
     conflicts: dict[str, list[str]] = field(default_factory=dict)
+    clean_copy: CleanCopyPlan | None = None  # --clean: the copy of what it removes, and its size
 
     def table(self, name: str) -> TablePlan | None:
         return next((t for t in self.tables if t.table == name), None)
@@ -67,6 +71,7 @@ class Plan:
             "cycles": self.cycles,
             "warnings": self.warnings,
             "conflicts": self.conflicts,
+            "clean_copy": self.clean_copy.to_dict() if self.clean_copy else None,
         }
 
     def conflict_message(self) -> str | None:

@@ -21,6 +21,7 @@ from katarestore_tui.backup.reader import backend_warning
 from katarestore_tui.db import load_steps, written
 from katarestore_tui.db.schema import Schema, read_schema
 from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine.cleancopy import plan_clean_copy, snapshot_before_clean
 from katarestore_tui.engine.connect import Link, Session, connect
 from katarestore_tui.engine.context import RunContext, TableJob
 from katarestore_tui.engine.events import (
@@ -189,6 +190,9 @@ def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup
             f"no file of {backup.path} matches a table of schema {options.schema!r}"
             + (f" ({'; '.join(plan.warnings[:3])})" if plan.warnings else "")
         )
+    if options.clean and not options.resume:  # the plan and the confirmation say so, with the size
+        plan.clean_copy = plan_clean_copy(conn, options.schema, [t.table for t in plan.tables],
+                                          options.snapshot, options.snapshot_dir)
     known = {"on": True, "off": False}.get(options.triggers)
     if known is None and options.fk_mode == "immediate":
         known = True
@@ -286,6 +290,7 @@ class _Run:
         self.sequence_problems: list[str] = []  # a sequence that cannot take a loaded value
         # "pending" until the TRUNCATE has committed; a resume of a pending clean cleans first
         self.clean_state: str | None = "pending" if options.clean and not options.resume else None
+        self.clean_copy: str | None = None  # the folder holding what --clean removed
         self.stopwatch = StopWatch(cancel)  # a stop cancels the statement in flight
         self.waiter = LockWaiter(cancel, sink)
         self.kind = RunKind()
@@ -421,6 +426,7 @@ class _Run:
             # a run log from before "clean" was kept was written after its clean committed
             self.options.clean = True
             self.clean_state = previous.clean or "done"
+            self.clean_copy = previous.clean_copy
         self.resumed = checkpoint.load(self.conn, self.options.schema, self.run_id)
 
     def _count_finished(self) -> dict[str, TableStats]:
@@ -474,11 +480,21 @@ class _Run:
             # on disk before the run log says "done": a crash must not bring the rows back
             # under a log that tells the resume not to clean
             self.conn.execute("SET LOCAL synchronous_commit = on")
+            if self.options.snapshot:
+                self._snapshot_before_clean(names)
             load_steps.truncate(self.conn, self.options.schema, names)
 
         # in a transaction that commits only if no stop came: never emptied after a stop
         self.waiter.run(self.conn, self.options.schema, names, ACCESS_EXCLUSIVE, empty)
         self.sink(Phase("clean", f"emptied {plural(len(names), 'table')}"))
+
+    def _snapshot_before_clean(self, names: list[str]) -> None:
+        """The rows about to be removed, into a backup folder, in the clean's transaction."""
+        self.sink(Phase("clean", "writing a copy of what --clean removes"))
+        copy = snapshot_before_clean(self.conn, self.schema, names, self.options.snapshot_dir,
+                                     self.run_id, self.cancel)
+        self.clean_copy = str(copy.folder)
+        self.sink(Phase("clean", copy.describe()))
 
     def _load_all(self, quarantine: QuarantineWriter) -> None:
         resumed = self.resumed
@@ -597,6 +613,7 @@ class _Run:
             quarantine=str(quarantine_dir(self.run_id)),
             clean=self.clean_state,
             retries=self.retries,
+            clean_copy=self.clean_copy,
         ).save()
 
     def _finish(self, status: str, code: int, error: str | None) -> RestoreResult:

@@ -108,6 +108,7 @@ class RunLog:
     quarantine: str = ""
     clean: str | None = None  # pending | done; None: the log is older than the clean state
     retries: list[dict[str, Any]] = field(default_factory=list)  # each retry's outcome
+    clean_copy: str | None = None  # the folder holding what --clean removed (engine.cleancopy)
     extra: dict[str, Any] = field(default_factory=dict)  # keys of other versions, kept
 
     # ------------------------------------------------------------ dict form (run.json)
@@ -161,6 +162,8 @@ class RunLog:
             data["bench_id"] = self.bench_id
         if self.retries:
             data["retries"] = self.retries
+        if self.clean_copy is not None:
+            data["clean_copy"] = self.clean_copy
         data.update(self.extra)
         return data
 

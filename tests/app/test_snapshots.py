@@ -67,7 +67,8 @@ def test_picker_refuses_batch_size(snap_compare, snap_root: Path, size):
 
 def sample_plan(dsn: str, root: Path, clean: bool = False):
     sample.create_sample_schema(dsn)
-    options = RestoreOptions(backup=str(root / NEWEST), dsn=dsn, clean=clean, jobs=2)
+    options = RestoreOptions(backup=str(root / NEWEST), dsn=dsn, clean=clean, jobs=2,
+                             snapshot_dir="/var/backups/katarestore")  # the same in every snapshot
     conn, plan = prepare(options, root)
     conn.close()
     options.dsn = sample.FAKE_DSN  # what the screen shows; nothing connects in a snapshot

@@ -8,6 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -50,9 +51,10 @@ class ConfirmCleanScreen(ModalScreen[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, schema: str, tables: list[str], target: str) -> None:
+    def __init__(self, schema: str, tables: list[str], target: str, copy_note: str = "") -> None:
         super().__init__(classes="dialog-screen")
         self.schema, self.tables, self.target = schema, tables, target
+        self.copy_note = copy_note  # where the copy of what is removed goes, and its size
 
     def compose(self) -> ComposeResult:
         shown = ", ".join(self.tables[:12]) + (f" and {len(self.tables) - 12} more"
@@ -61,7 +63,8 @@ class ConfirmCleanScreen(ModalScreen[bool]):
             box.border_title = "Empty tables before loading?"
             yield Static(
                 f"Clean first will [b]EMPTY {plural(len(self.tables), 'table')}[/b] of schema "
-                f"[b]{self.schema}[/b] on {self.target} before loading:\n{shown}",
+                f"[b]{self.schema}[/b] on {self.target} before loading:\n{shown}"
+                + (f"\n\n{escape(self.copy_note)}" if self.copy_note else ""),
                 classes="dialog-text",
                 markup=True,
             )

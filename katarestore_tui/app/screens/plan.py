@@ -45,10 +45,11 @@ class PlanScreen(KataScreen):
         o, plan = self.options, self.plan
         total = sum(t.file.size for t in plan.tables)
         clean = "[b $text-error]clean first: tables are emptied[/]" if o.clean else "clean first: no"
+        copy = f"\n{escape(plan.clean_copy.describe())}" if o.clean and plan.clean_copy else ""
         return (
             f"[b]{plan.backup.name}[/b] → [b]{plan.schema.name}[/b] on {escape(redact_dsn(o.dsn))}\n"
             f"{fmt.plural(len(plan.tables), 'table')}, {fmt.size(total)} · batch {o.batch_size:,} · "
-            f"on conflict {o.on_conflict} · jobs {o.jobs} · {clean}"
+            f"on conflict {o.on_conflict} · jobs {o.jobs} · {clean}{copy}"
         )
 
     def on_mount(self) -> None:
@@ -77,7 +78,8 @@ class PlanScreen(KataScreen):
             return
         names = [t.table for t in self.plan.tables]
         self.app.push_screen(
-            ConfirmCleanScreen(self.plan.schema.name, names, redact_dsn(self.options.dsn)),
+            ConfirmCleanScreen(self.plan.schema.name, names, redact_dsn(self.options.dsn),
+                               self.plan.clean_copy.describe() if self.plan.clean_copy else ""),
             self.confirmed,
         )
 
