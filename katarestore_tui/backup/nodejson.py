@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from json.encoder import encode_basestring as _encode_string  # C: JSON.stringify's escapes
 from typing import Any
@@ -137,7 +137,7 @@ def record_prefixes(names: list[str]) -> list[str]:
     return [f'    {quote(name)}: ' for name in names]
 
 
-def record(prefixes: list[str], formatters: list[Formatter], values: tuple | list) -> str:
+def record(prefixes: list[str], formatters: list[Formatter], values: Sequence[Any]) -> str:
     """One row object as an element of the top-level array (two spaces in, ends `  }`)."""
     if not prefixes:
         return "  {}"

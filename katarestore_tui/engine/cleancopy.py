@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import humanize
 import psycopg
@@ -51,7 +52,7 @@ class CleanCopyPlan:
                      "before emptying anything (use --snapshot-dir)")
         return text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"enabled": self.enabled, "root": self.root, "rows": self.rows, "bytes": self.bytes,
                 "free": self.free}
 
@@ -63,8 +64,9 @@ def plan_clean_copy(conn: psycopg.Connection, schema: str, tables: list[str], en
     for name in tables:
         estimate, _size = counts.get(name, (0, 0))
         if estimate <= 0:  # never analyzed (reltuples -1), or empty: count to be sure
-            estimate = conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(
-                psycopg.sql.Identifier(schema, name))).fetchone()[0]
+            row = conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(
+                psycopg.sql.Identifier(schema, name))).fetchone()
+            estimate = row[0] if row else 0
         rows += estimate
     root = copies_root(snapshot_dir)
     return CleanCopyPlan(enabled, str(root), rows, sum(s for _r, s in counts.values()),

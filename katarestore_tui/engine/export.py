@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import postgres, sql
+from psycopg.abc import Buffer
 from psycopg.adapt import Loader
 from psycopg.types.string import TextLoader
 
@@ -50,7 +52,7 @@ class ExportProgress:
 @dataclass
 class ExportResult:
     folder: Path
-    tables: dict[str, dict] = field(default_factory=dict)  # name -> file, records, bytes, seconds
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> file, records, bytes, seconds
     seconds: float = 0.0
 
     @property
@@ -61,12 +63,19 @@ class ExportResult:
     def bytes(self) -> int:
         return sum(t["bytes"] for t in self.tables.values())
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"folder": str(self.folder), "seconds": round(self.seconds, 3),
                 "records": self.records, "bytes": self.bytes, "tables": self.tables}
 
 
 ProgressSink = Callable[[ExportProgress], None]
+
+
+def _value(conn: psycopg.Connection, query: sql.SQL | sql.Composed) -> Any:
+    """The one value a query returns (it always returns a row)."""
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return row[0]
 
 
 # ---------------------------------------------------------------- values as Node writes them
@@ -90,12 +99,12 @@ def _iso(text: str, suffix: str) -> str:
 
 
 class _NodeDateLoader(Loader):
-    def load(self, data) -> str:
+    def load(self, data: Buffer) -> str:
         return _iso(bytes(data).decode(), "Z")
 
 
 class _JsonExactLoader(Loader):
-    def load(self, data) -> object:
+    def load(self, data: Buffer) -> object:
         return nodejson.loads_exact(bytes(data))
 
 
@@ -125,7 +134,7 @@ def _node_cursor(conn: psycopg.Connection, name: str) -> psycopg.ServerCursor:
 def _select(schema: str, table: Table) -> sql.Composed:
     """SELECT every column; arrays of types psycopg does not know (enums) as text[]."""
     known = {info.name for info in postgres.types}
-    items = []
+    items: list[sql.Composable] = []
     for col in table.columns.values():
         ident = sql.Identifier(col.name)
         if col.is_array and col.base_type not in known:
@@ -160,7 +169,7 @@ def _formatter(col: Column) -> nodejson.Formatter:
 
 def _array_or_json(col: Column) -> nodejson.Formatter:
     """bytea[]: each element as a Buffer, then the general path."""
-    def buffers(value):
+    def buffers(value: Any) -> Any:
         if isinstance(value, list):
             return [buffers(v) for v in value]
         return nodejson.buffer(bytes(value)) if value is not None else None
@@ -178,7 +187,7 @@ def set_export_settings(conn: psycopg.Connection) -> list[tuple[str, str]]:
     """Transaction-local settings the loaders rely on; returns the ones they replaced."""
     before = []
     for name, value in _SESSION:
-        old = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+        old = _value(conn, sql.SQL("SELECT current_setting({})").format(sql.Literal(name)))
         before.append((name, old))
         conn.execute("SELECT set_config(%s, %s, true)", (name, value))
     return before
@@ -219,11 +228,11 @@ def estimates(conn: psycopg.Connection, schema: str, tables: Iterable[str]) -> d
 
 def export_tables(conn: psycopg.Connection, schema: Schema, tables: list[str], folder: BackupFolderWriter,
                   progress: ProgressSink | None = None, cancel: threading.Event | None = None
-                  ) -> dict[str, dict]:
+                  ) -> dict[str, dict[str, Any]]:
     """Write `tables` into `folder` on `conn`'s open transaction, one after another."""
     counts = estimates(conn, schema.name, tables)
     before = set_export_settings(conn)
-    done: dict[str, dict] = {}
+    done: dict[str, dict[str, Any]] = {}
     try:
         for name in tables:
             done[name] = _export_one(conn, schema, name, folder, progress, cancel,
@@ -234,8 +243,9 @@ def export_tables(conn: psycopg.Connection, schema: Schema, tables: list[str], f
     return done
 
 
-def _export_one(conn, schema: Schema, name: str, folder: BackupFolderWriter,
-                progress: ProgressSink | None, cancel, estimate: int) -> dict:
+def _export_one(conn: psycopg.Connection, schema: Schema, name: str, folder: BackupFolderWriter,
+                progress: ProgressSink | None, cancel: threading.Event | None,
+                estimate: int) -> dict[str, Any]:
     began = time.monotonic()
     out = folder.table(name)
     try:
@@ -311,7 +321,7 @@ def run_backup(dsn: str, root: Path, schema_name: str = "public", tables: list[s
     conn = watch.connect(dsn)  # autocommit: the transaction is ours to open
     try:
         _begin_snapshot(conn)
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = str(_value(conn, sql.SQL("SELECT pg_export_snapshot()")))
         schema = read_schema(conn, schema_name)
         chosen = choose_tables(schema, tables or [], exclude or [])
         folder = BackupFolderWriter(root, name, gzip_level)
@@ -338,12 +348,13 @@ def run_backup(dsn: str, root: Path, schema_name: str = "public", tables: list[s
 
 
 def _parallel(watch: _StopWatch, dsn: str, snapshot: str, schema: Schema, chosen: list[str],
-              folder: BackupFolderWriter, jobs: int, progress, cancel) -> dict[str, dict]:
+              folder: BackupFolderWriter, jobs: int, progress: ProgressSink | None,
+              cancel: threading.Event | None) -> dict[str, dict[str, Any]]:
     """Largest tables first over `jobs` connections, each inside the exported snapshot."""
     pending = list(chosen)
     lock = threading.Lock()
     failed = threading.Event()
-    written: dict[str, dict] = {}
+    written: dict[str, dict[str, Any]] = {}
 
     def worker() -> None:
         conn = watch.connect(dsn)
