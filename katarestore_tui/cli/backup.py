@@ -14,6 +14,7 @@ from katarestore_tui.cli.parser import backup_root
 from katarestore_tui.cli.signals import install_cancel_handlers
 from katarestore_tui.cli.target import target_dsn
 from katarestore_tui.errors import EXIT_FATAL, EXIT_OK, EXIT_USAGE, Cancelled, ConfigError, FatalError
+from katarestore_tui.words import plural
 
 PROGRESS_EVERY = 5.0  # seconds between progress lines of one table
 
@@ -74,6 +75,7 @@ def backup_command(args: argparse.Namespace) -> int:
     if args.json:
         print_json(result.to_dict())
     else:
-        print(f"backup {result.folder}: {len(result.tables)} tables, {result.records:,} rows, "
+        print(f"backup {result.folder}: {plural(len(result.tables), 'table')}, "
+              f"{plural(result.records, 'row')}, "
               f"{humanize.naturalsize(result.bytes)} in {result.seconds:.1f} s", file=sys.stdout)
     return EXIT_OK

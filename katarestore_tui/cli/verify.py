@@ -10,11 +10,13 @@ from katarestore_tui.cli.parser import backup_root
 from katarestore_tui.cli.signals import install_cancel_handlers
 from katarestore_tui.cli.target import target_dsn
 from katarestore_tui.errors import EXIT_FATAL, EXIT_USAGE
+from katarestore_tui.words import plural
 
 
 def verdict_lines(verdict) -> list[str]:
     """One line per table, then its listed differences and notes, indented."""
-    lines = [f"  {verdict.table} [{verdict.method}]: {verdict.records:,} records: {verdict.line()}"]
+    lines = [f"  {verdict.table} [{verdict.method}]: {plural(verdict.records, 'record')}: "
+             f"{verdict.line()}"]
     for difference in verdict.differences:
         lines.append(f"    {difference.kind:<10} {difference.text()}")
     shown = len(verdict.differences)

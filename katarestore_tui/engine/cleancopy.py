@@ -25,6 +25,7 @@ from katarestore_tui.db.schema import Schema
 from katarestore_tui.engine.export import estimates, export_tables
 from katarestore_tui.errors import FatalError
 from katarestore_tui.locations import data_dir
+from katarestore_tui.words import plural
 
 
 def copies_root(snapshot_dir: str | None) -> Path:
@@ -43,7 +44,7 @@ class CleanCopyPlan:
     free: int | None  # free space where the copy goes, when it can be read
 
     def describe(self) -> str:
-        what = f"{self.rows:,} rows, {humanize.naturalsize(self.bytes)} on disk"
+        what = f"{plural(self.rows, 'row')}, {humanize.naturalsize(self.bytes)} on disk"
         if not self.enabled:
             return f"--no-snapshot: NO copy is kept of what --clean removes ({what})"
         text = f"before emptying, a copy of what --clean removes ({what}) is written under {self.root}"
@@ -91,7 +92,7 @@ class CleanCopy:
     seconds: float
 
     def describe(self) -> str:
-        return (f"copy of {self.rows:,} rows ({humanize.naturalsize(self.bytes)}) kept in "
+        return (f"copy of {plural(self.rows, 'row')} ({humanize.naturalsize(self.bytes)}) kept in "
                 f"{self.folder}; undo with: katarestore restore {self.folder} --clean")
 
 

@@ -51,7 +51,7 @@ def test_lists_move_with_j_k_g_and_G_and_q_goes_back_then_quits(runs: Path):
             moves = {}
             for key in ("j", "j", "k", "G", "g"):
                 await pilot.press(key)
-                moves.setdefault(key, []).append(history.current["run_id"])
+                moves.setdefault(key, []).append(history.current.run_id)
             assert moves["j"] == RUNS_NEWEST_FIRST[1:3]
             assert moves["k"] == [RUNS_NEWEST_FIRST[1]]
             assert moves["G"] == [RUNS_NEWEST_FIRST[-1]] and moves["g"] == [RUNS_NEWEST_FIRST[0]]
@@ -75,9 +75,9 @@ def test_history_filters_as_you_type_and_esc_clears_the_filter(runs: Path):
             await pilot.press("slash", *"cancel")
             box = history.query_one("#run-filter", Input)
             assert box.display and box.value == "cancel"
-            assert [r["run_id"] for r in history.runs] == [RUNS_NEWEST_FIRST[0]]
+            assert [r.run_id for r in history.runs] == [RUNS_NEWEST_FIRST[0]]
             assert history.query_one(RunTable).row_count == 1
-            assert history.current["status"] == "cancelled"
+            assert history.current.status == "cancelled"
             await pilot.press("q")  # typed into the filter, not a way out
             assert box.value == "cancelq" and history.runs == []
 

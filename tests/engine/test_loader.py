@@ -17,6 +17,8 @@ from katarestore_tui.backup.catalog import open_backup
 from katarestore_tui.db import written
 from katarestore_tui.db.schema import read_schema
 from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine.connect import Link, Session
+from katarestore_tui.engine.context import RunContext, TableJob
 from katarestore_tui.engine.encoder import encoded_batches
 from katarestore_tui.engine.events import (
     CANCELLED,
@@ -29,6 +31,8 @@ from katarestore_tui.engine.events import (
     Warning,
 )
 from katarestore_tui.engine.loader import TableLoader
+from katarestore_tui.engine.options import RestoreOptions
+from katarestore_tui.engine.plan import TablePlan
 from katarestore_tui.engine.quarantine import QuarantineWriter, read_quarantine
 from katarestore_tui.errors import Cancelled
 from tests.helpers import write_backup
@@ -65,10 +69,16 @@ class Harness:
 
     def run(self, on_conflict: str = "skip", batch_size: int = 3,
             start: checkpoint.Checkpoint | None = None):
-        table = read_schema(self.db).tables["people"]
+        schema = read_schema(self.db)
+        table = schema.tables["people"]
+        options = RestoreOptions(backup="", dsn=self.dsn, on_conflict=on_conflict)
+        session = Session(self.dsn, self.cancel)
         with psycopg.connect(self.dsn, autocommit=True) as conn:
-            loader = TableLoader(conn, "public", table, self.table_file, RUN_ID, on_conflict,
-                                 self.quarantine, self.events.append, self.cancel, start)
+            link = Link(conn, session, lambda message: None)
+            ctx = RunContext(options, schema, RUN_ID, session, link, self.quarantine,
+                             self.events.append, self.cancel, immediate=False)
+            job = TableJob(TablePlan("people", self.table_file, {}), start)
+            loader = TableLoader(ctx, job, link)
             skip = start.records_done if start else 0
             try:
                 return loader.run(encoded_batches(self.table_file, table, batch_size, skip))
