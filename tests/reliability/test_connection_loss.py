@@ -56,8 +56,9 @@ def dbname(dsn: str) -> str:
 def assert_exact(db: psycopg.Connection, result) -> None:
     assert_balanced(result)
     items, events = result.tables["items"], result.tables["events"]
-    assert (items.records, items.loaded, items.duplicates, items.failed) == (N, N - BAD, 0, BAD)
-    assert (events.records, events.loaded, events.duplicates, events.failed) == (N, N, 0, 0)
+    why = f"items: {items.state} {items.error!r}; events: {events.state} {events.error!r}"
+    assert (items.records, items.loaded, items.duplicates, items.failed) == (N, N - BAD, 0, BAD), why
+    assert (events.records, events.loaded, events.duplicates, events.failed) == (N, N, 0, 0), why
     assert_items_exact(db, N, BAD_EVERY)
     assert_events_exact(db, N)
     ids = Counter(e["record"]["id"] for e in read_quarantine(result.run_id, "items"))
