@@ -21,7 +21,7 @@ from katarestore_tui.db.embedded import embedded_dsn, stop_embedded
 from katarestore_tui.db.postmaster import is_postgres
 from tests.helpers import private_embedded_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def katarestore(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
