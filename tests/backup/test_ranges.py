@@ -83,7 +83,7 @@ def test_a_cut_file_reports_its_fault_at_the_files_offset_in_the_last_range(tmp_
         got += _read(replace(tf, span=span))
     last = RecordReader(replace(tf, span=ranges[-1]))
     with pytest.raises(BackupFormatError) as fault:
-        got += list(last)
+        got.extend(last)
     assert (fault.value.byte_offset, fault.value.record_index) == (
         expected.value.byte_offset, expected.value.record_index)
     assert got == before and len(got) == 199  # every whole record, with its index
