@@ -31,7 +31,6 @@ from typing import BinaryIO, Protocol
 import ijson
 
 from katarestore_tui.backup.catalog import TableFile
-from katarestore_tui.backup.ranges import ByteRange
 from katarestore_tui.backup.nesting import (
     KEPT_BYTES,
     MAX_DEPTH,
@@ -41,6 +40,7 @@ from katarestore_tui.backup.nesting import (
     refusal,
     too_deep,
 )
+from katarestore_tui.backup.ranges import ByteRange
 from katarestore_tui.words import plural, was
 
 log = logging.getLogger(__name__)
