@@ -66,6 +66,20 @@ def _span_of(label: str, file_format: str) -> ByteRange:
                      suffix=b"\n]" if array and end_index != "" else b"")
 
 
+def gaps(labels: list[str]) -> str | None:
+    """What is missing when a table's range rows do not cover its file from its first
+    record to its last (a row deleted by hand); None when they do."""
+    spans = sorted((_span_of(label, "lines") for label in labels), key=lambda s: s.first_index)
+    expected = 0
+    for span in spans:
+        if span.first_index != expected:
+            return f"no checkpoint for its records {expected:,} to {span.first_index - 1:,}"
+        if span.end_index is None:
+            return None if span is spans[-1] else "overlapping ranges"
+        expected = span.end_index
+    return f"no checkpoint for its records from {expected:,} on"
+
+
 @dataclass
 class RangedTable:
     """A table whose load is cut into ranges: the table's job and one job per range."""

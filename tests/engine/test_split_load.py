@@ -5,15 +5,18 @@ whose records' order matters (any unique index) is never cut."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from katarestore_tui.engine import scheduler, split_load
+from katarestore_tui.engine import checkpoint, scheduler, split_load
+from katarestore_tui.engine.events import TableProgress
 from katarestore_tui.engine.quarantine import read_quarantine
 from katarestore_tui.engine.restore import run_restore
 from tests.helpers import assert_balanced, options, write_backup
+from tests.reliability.support import cli_env, run_cli
 
 N = 3000
 BAD = {5, 1499, 1500, 1501, 2999}  # around the middle, where the cut falls; 1500 twice
@@ -117,3 +120,47 @@ def test_row_by_row_foreign_keys_load_whole(db, db_dsn, tmp_path: Path, spy):
                                  fk_mode="immediate"), tmp_path)
     assert spy == []
     assert_balanced(result)
+
+
+def _stopped_ranged_run(db, db_dsn, tmp_path: Path):
+    """A two-range load stopped part-way (a cancel, as Ctrl-C gives); its backup folder."""
+    rows = _events()
+    backup = write_backup(tmp_path, {"events.json": rows})
+    db.execute("CREATE TABLE events (n int, kind text, payload jsonb, at timestamptz)")
+    cancel = threading.Event()
+
+    def sink(event):
+        if isinstance(event, TableProgress) and event.stats.records >= 1000:
+            cancel.set()
+
+    first = run_restore(options(db_dsn, backup, batch_size=200, jobs=2), tmp_path, sink, cancel)
+    assert first.status == "cancelled", first.error
+    parts = db.execute(f"SELECT table_name FROM {checkpoint.TABLE} WHERE strpos(table_name, %s)"
+                       " > 0", (checkpoint.PART_MARK,)).fetchall()
+    assert len(parts) == 2, parts
+    return first, backup, rows, [p[0] for p in parts]
+
+
+def test_a_stopped_two_range_load_resumes_exactly(db, db_dsn, tmp_path: Path, spy):
+    first, _, rows, _ = _stopped_ranged_run(db, db_dsn, tmp_path)
+    done = run_cli("restore", "--resume", first.run_id, "--dsn", db_dsn, "--yes", "--json",
+                   env=cli_env())
+    assert done.returncode == 1, done.stderr  # the planted bad dates
+    t = json.loads(done.stdout)["tables"]["events"]
+    assert (t["records"], t["loaded"], t["failed"]) == (len(rows), len(rows) - 6, 6), t
+    assert _quarantined(first.run_id) == [6, 1502, 1503, 1504, 1505, 3005]  # each once
+    got = db.execute("SELECT count(*), count(DISTINCT (n, kind, payload, at)) FROM events"
+                     ).fetchone()
+    good = [r for r in rows if r["at"] != "not a date"]
+    distinct = len({json.dumps(r, sort_keys=True) for r in good})
+    assert got == (len(good), distinct), got  # its exact repeats kept, no batch doubled
+
+
+def test_a_resume_whose_range_row_was_deleted_refuses(db, db_dsn, tmp_path: Path, spy):
+    first, _, _, parts = _stopped_ranged_run(db, db_dsn, tmp_path)
+    db.execute(f"DELETE FROM {checkpoint.TABLE} WHERE table_name = %s", (max(parts),))
+    before = db.execute("SELECT count(*) FROM events").fetchone()[0]
+    done = run_cli("restore", "--resume", first.run_id, "--dsn", db_dsn, "--yes", env=cli_env())
+    assert done.returncode == 2, done.stderr
+    assert "loaded in ranges" in done.stderr and "no checkpoint for its records" in done.stderr
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == before
