@@ -177,7 +177,8 @@ def main() -> int:
                 for jobs in job_counts:  # interleaved: drift in the machine hits all alike
                     run = one_run(dsn, backup, jobs)
                     runs[jobs].append(run)
-                    print(f"  round {round_ + 1}: --jobs {jobs}: {run['seconds']:.2f} s",
+                    print(f"  round {round_ + 1}: --jobs {jobs}: {run['seconds']:.2f} s"
+                          f" (load average {os.getloadavg()[0]:.1f}: other work on the machine)",
                           file=sys.stderr)
         finally:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
@@ -194,7 +195,8 @@ def report(job_counts: list[int], runs: dict[int, list[dict[str, object]]]) -> s
     records = int(runs[job_counts[0]][0]["records"])  # type: ignore[call-overload]
     lines = [f"{TABLE}: {records:,} records (median of {len(runs[job_counts[0]])}, spread min-max)",
              f"{'jobs':>4} {'seconds':>8} {'spread':>13} {'records/s':>10} {'ratio':>6}"
-             f" {'client CPU':>10} {'server CPU':>10} {'WAL MB':>7}  wait events (share of samples)"]
+             f" {'client CPU':>10} {'server CPU':>10} {'WAL MB':>7} {'cores':>5}"
+             "  wait events (share of samples)"]
     for jobs in job_counts:
         took = [float(r["seconds"]) for r in runs[jobs]]  # type: ignore[arg-type]
         waits: collections.Counter[str] = collections.Counter()
@@ -203,10 +205,13 @@ def report(job_counts: list[int], runs: dict[int, list[dict[str, object]]]) -> s
         total = sum(waits.values()) or 1
         shares = ", ".join(f"{k} {v / total:.0%}" for k, v in waits.most_common(4))
         m = median(jobs, "seconds")
+        # cores this load kept busy: client + server CPU over wall time (of os.cpu_count())
+        used = (median(jobs, "client_cpu") + median(jobs, "server_cpu")) / m
         lines.append(
             f"{jobs:>4} {m:>8.2f} {min(took):>6.2f}-{max(took):<6.2f} {records / m:>10,.0f}"
             f" {base / m:>5.2f}x {median(jobs, 'client_cpu'):>9.1f}s"
-            f" {median(jobs, 'server_cpu'):>9.1f}s {median(jobs, 'wal_mb'):>7.0f}  {shares}")
+            f" {median(jobs, 'server_cpu'):>9.1f}s {median(jobs, 'wal_mb'):>7.0f}"
+            f" {used:>5.2f}  {shares}")
     return "\n".join(lines)
 
 
