@@ -12,7 +12,6 @@ import psycopg
 import pytest
 
 from katarestore_tui.engine import checkpoint, scheduler, split_load
-from katarestore_tui.engine.events import TableProgress
 from katarestore_tui.engine.quarantine import read_quarantine
 from katarestore_tui.engine.restore import run_restore
 from tests.helpers import assert_balanced, options, write_backup
@@ -122,27 +121,35 @@ def test_row_by_row_foreign_keys_load_whole(db, db_dsn, tmp_path: Path, spy):
     assert_balanced(result)
 
 
-def _stopped_ranged_run(db, db_dsn, tmp_path: Path):
+def _stopped_ranged_run(db, db_dsn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A two-range load stopped part-way (a cancel, as Ctrl-C gives); its backup folder."""
     rows = _events()
     backup = write_backup(tmp_path, {"events.json": rows})
     db.execute("CREATE TABLE events (n int, kind text, payload jsonb, at timestamptz)")
     cancel = threading.Event()
+    saves = []
+    real_save = checkpoint.save
 
-    def sink(event):
-        if isinstance(event, TableProgress) and event.stats.records >= 1000:
-            cancel.set()
+    def save(conn, schema, run_id, table, state):  # the stop comes mid-load, at a batch
+        real_save(conn, schema, run_id, table, state)
+        if checkpoint.PART_MARK in table:
+            saves.append(table)
+            if len(saves) == 2 + 6:  # the ranges' first rows, then three batches each
+                cancel.set()
 
-    first = run_restore(options(db_dsn, backup, batch_size=200, jobs=2), tmp_path, sink, cancel)
+    monkeypatch.setattr(checkpoint, "save", save)
+    first = run_restore(options(db_dsn, backup, batch_size=200, jobs=2), tmp_path,
+                        cancel=cancel)
     assert first.status == "cancelled", first.error
     parts = db.execute(f"SELECT table_name FROM {checkpoint.TABLE} WHERE strpos(table_name, %s)"
                        " > 0", (checkpoint.PART_MARK,)).fetchall()
     assert len(parts) == 2, parts
+    monkeypatch.setattr(checkpoint, "save", real_save)
     return first, backup, rows, [p[0] for p in parts]
 
 
-def test_a_stopped_two_range_load_resumes_exactly(db, db_dsn, tmp_path: Path, spy):
-    first, _, rows, _ = _stopped_ranged_run(db, db_dsn, tmp_path)
+def test_a_stopped_two_range_load_resumes_exactly(db, db_dsn, tmp_path: Path, spy, monkeypatch):
+    first, _, rows, _ = _stopped_ranged_run(db, db_dsn, tmp_path, monkeypatch)
     done = run_cli("restore", "--resume", first.run_id, "--dsn", db_dsn, "--yes", "--json",
                    env=cli_env())
     assert done.returncode == 1, done.stderr  # the planted bad dates
@@ -156,8 +163,9 @@ def test_a_stopped_two_range_load_resumes_exactly(db, db_dsn, tmp_path: Path, sp
     assert got == (len(good), distinct), got  # its exact repeats kept, no batch doubled
 
 
-def test_a_resume_whose_range_row_was_deleted_refuses(db, db_dsn, tmp_path: Path, spy):
-    first, _, _, parts = _stopped_ranged_run(db, db_dsn, tmp_path)
+def test_a_resume_whose_range_row_was_deleted_refuses(db, db_dsn, tmp_path: Path, spy,
+                                                     monkeypatch):
+    first, _, _, parts = _stopped_ranged_run(db, db_dsn, tmp_path, monkeypatch)
     db.execute(f"DELETE FROM {checkpoint.TABLE} WHERE table_name = %s", (max(parts),))
     before = db.execute("SELECT count(*) FROM events").fetchone()[0]
     done = run_cli("restore", "--resume", first.run_id, "--dsn", db_dsn, "--yes", env=cli_env())
