@@ -6,6 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from katarestore_tui.backup.ranges import ByteRange
 
 # Suffixes a table file may have, longest first so `.json.gz` wins over `.gz`.
 _SUFFIXES = {
@@ -30,6 +34,7 @@ class TableFile:
     size: int  # bytes on disk (compressed size for .gz)
     format: str  # "array": one JSON array; "lines": one object per line
     compressed: bool
+    span: ByteRange | None = None  # one part of the file (a big table on several cores)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from katarestore_tui.backup.nesting import (
     refusal,
     too_deep,
 )
+from katarestore_tui.backup.ranges import ByteRange
 from katarestore_tui.words import plural, was
 
 log = logging.getLogger(__name__)
@@ -259,13 +260,43 @@ class _Prefixed:
         return data
 
 
+class _Span:
+    """Bytes [start, end) of the file, with the part's prefix before and suffix after them
+    (ranges.ByteRange): one part of a big file read as a file of its own."""
+
+    def __init__(self, disk: BinaryIO, span: ByteRange) -> None:
+        disk.seek(span.start)
+        self._disk = disk
+        self._left = span.end - span.start
+        self._tail = span.suffix
+        self._head = span.prefix
+
+    def read(self, size: int = -1) -> bytes:
+        want = (1 << 62) if size < 0 else size
+        out = self._head[:want]
+        self._head = self._head[len(out):]
+        if len(out) < want and self._left > 0:
+            data = self._disk.read(min(want - len(out), self._left))
+            self._left -= len(data)
+            if not data:
+                self._left = 0  # the file shrank under us: the parser reports the cut
+            out += data
+        if len(out) < want and self._left <= 0 and self._tail:
+            more = self._tail[: want - len(out)]
+            self._tail = self._tail[len(more):]
+            out += more
+        return out
+
+
 class RecordReader:
     """Iterate `(index, record)` pairs of one table file; `progress_bytes` for progress bars."""
 
     def __init__(self, table_file: TableFile, skip: int = 0) -> None:
         self.table_file = table_file
         self.skip = skip
-        self.records_read = 0  # records yielded or skipped so far
+        # a part of the file (ranges.py) starts at its first record's index in the file
+        self._base = table_file.span.first_index if table_file.span else 0
+        self.records_read = self._base  # index of the next record (yielded or skipped)
         self._disk: BinaryIO | None = None
         self._counting: _CountingReader | None = None
 
@@ -290,6 +321,12 @@ class RecordReader:
         assert self._disk is not None
         self._disk.seek(0)
         stream: _Readable = self._disk
+        span = self.table_file.span
+        if span is not None:  # offsets stay the file's: the prefix stands before `start`
+            self._counting = _CountingReader(_Span(self._disk, span),
+                                             position=span.start - len(span.prefix)
+                                             if span.start else None)
+            return
         if self.table_file.compressed:
             stream = _Gunzip(self._disk)
         self._counting = _CountingReader(stream)
@@ -321,7 +358,7 @@ class RecordReader:
                 self._hand_over(leave.unread)
             else:  # ijson from the start, past what was given out
                 self.skip = max(self.skip, self.records_read)
-                self.records_read = 0
+                self.records_read = self._base
                 self._rewind()
         # either way ijson meets the same bytes in the same state as from the start, so a
         # fault is reported with ijson's exact cause and offset
@@ -350,7 +387,7 @@ class RecordReader:
     def _restart(self) -> None:
         """Read the file again from its start, past the records already given out."""
         self.skip = max(self.skip, self.records_read)
-        self.records_read = 0
+        self.records_read = self._base
         self._rewind()
 
     def _split_array(self) -> Iterator[tuple[int, object]]:

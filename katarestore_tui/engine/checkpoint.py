@@ -237,11 +237,75 @@ def load(conn: psycopg.Connection, schema: str, run_id: str) -> dict[str, Checkp
         sql.SQL(
             "SELECT table_name, records_done, loaded, duplicates, failed, finished, error,"
             " fk_moved FROM {}"
-            " WHERE run_id = %s AND table_name <> %s"
+            " WHERE run_id = %s AND table_name <> %s AND strpos(table_name, %s) = 0"
         ).format(target),
-        (run_id, RUN_ROW),
+        (run_id, RUN_ROW, PART_MARK),
     ).fetchall()
     return {r[0]: Checkpoint(*r[1:]) for r in rows}
+
+
+# A big table loaded in ranges (engine/split_load.py) has one row per range besides its own,
+# named `<table><PART_MARK><range>`: a control character no table name holds. `load` leaves
+# them out; they are read, written and folded into the table's row here.
+PART_MARK = "\x1f"
+
+
+def part_name(table: str, part: str) -> str:
+    return f"{table}{PART_MARK}{part}"
+
+
+def load_parts(conn: psycopg.Connection, schema: str, run_id: str,
+               table: str) -> dict[str, Checkpoint]:
+    """The range rows of `table` in the run: {range (as part_name was given it): state}."""
+    if not table_exists(conn, schema):
+        return {}
+    prefix = part_name(table, "")
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT substr(table_name, %s), records_done, loaded, duplicates, failed, finished,"
+            " error, fk_moved FROM {} WHERE run_id = %s AND left(table_name, %s) = %s"
+        ).format(_target(conn, schema)),
+        (len(prefix) + 1, run_id, len(prefix), prefix),
+    ).fetchall()
+    return {r[0]: Checkpoint(*r[1:]) for r in rows}
+
+
+def load_one(conn: psycopg.Connection, schema: str, run_id: str, name: str) -> Checkpoint | None:
+    """One row (a table's or a range's) of the run, None when it has none."""
+    if not table_exists(conn, schema):
+        return None
+    row = conn.execute(
+        sql.SQL("SELECT records_done, loaded, duplicates, failed, finished, error, fk_moved"
+                " FROM {} WHERE run_id = %s AND table_name = %s").format(_target(conn, schema)),
+        (run_id, name),
+    ).fetchone()
+    return None if row is None else Checkpoint(*row)
+
+
+def start_parts(conn: psycopg.Connection, schema: str, run_id: str, table: str,
+                firsts: dict[str, int]) -> None:
+    """Write every range's row (at its first record) and the table's, synchronously, before
+    any range loads: a resume then finds every range, even one that never committed."""
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = on")
+        save(conn, schema, run_id, table, Checkpoint())
+        for part, first in firsts.items():
+            save(conn, schema, run_id, part_name(table, part), Checkpoint(records_done=first))
+
+
+def finish_parts(conn: psycopg.Connection, schema: str, run_id: str, table: str,
+                 done: Checkpoint) -> None:
+    """The table's row finished with the ranges' sums, and the range rows gone: one
+    synchronous commit, so a crash leaves either the ranges or the finished table."""
+    prefix = part_name(table, "")
+    with conn.transaction():
+        conn.execute("SET LOCAL synchronous_commit = on")
+        save(conn, schema, run_id, table, done)
+        conn.execute(
+            sql.SQL("DELETE FROM {} WHERE run_id = %s AND left(table_name, %s) = %s").format(
+                _target(conn, schema)),
+            (run_id, len(prefix), prefix),
+        )
 
 
 def forget_run(conn: psycopg.Connection, schema: str, run_id: str) -> None:

@@ -26,6 +26,9 @@ class TableJob:
 
     plan: TablePlan
     start: checkpoint.Checkpoint | None = None
+    # one range of a big table (split_load.py): its checkpoint row's range name; the range
+    # itself is `plan.file.span`
+    part: str | None = None
 
 
 @dataclass

@@ -296,6 +296,9 @@ class TableLoader:
         self.schema = ctx.schema.name
         self.table: Table = ctx.schema.tables[job.plan.table]
         self.table_file: TableFile = job.plan.file
+        # the checkpoint row this load commits with: the table's, or its range's
+        self.row = (job.plan.table if job.part is None
+                    else checkpoint.part_name(job.plan.table, job.part))
         self.run_id = ctx.run_id
         self.on_conflict = ctx.options.on_conflict
         self.quarantine: QuarantineWriter = ctx.quarantine
@@ -422,7 +425,7 @@ class TableLoader:
             raise exc
         if batch is not None:
             first = self._first(batch)
-            self.quarantine.forget(self.table.name, before(first))
+            self.quarantine.forget(self.table.name, self._before(first))
         reason = redact_text(" ".join(str(exc).split()))
         self.stats.state = FAILED
         self.stats.error = f"stopped after {plural(self.stats.records, 'record')}: {reason}"
@@ -449,7 +452,7 @@ class TableLoader:
                     self.conn.execute("SET LOCAL synchronous_commit = on")
                 result = writer.write(batch)
                 if self.per_batch_commit:
-                    checkpoint.save(self.conn, self.schema, self.run_id, self.table.name,
+                    checkpoint.save(self.conn, self.schema, self.run_id, self.row,
                                     checkpoint.Checkpoint(
                                         batch.records_read,
                                         stats.loaded + result.loaded,
@@ -472,7 +475,7 @@ class TableLoader:
                                    done.failed - stats.failed)
             if done.records_done < self._committed:  # a crash took back acknowledged batches
                 self._rewind(done)
-            self.quarantine.forget(self.table.name, before(self._first(batch)))
+            self.quarantine.forget(self.table.name, self._before(self._first(batch)))
             return None
 
     def _rewind(self, done: checkpoint.Checkpoint) -> None:
@@ -488,7 +491,7 @@ class TableLoader:
         stats.error, stats.state = None, LOADING
         self._committed = done.records_done
         self._row_durable = done.records_done > 0
-        self.quarantine.forget(self.table.name, before(done.records_done))
+        self.quarantine.forget(self.table.name, self._before(done.records_done))
         self.sink(Warning(f"{self.table.name}: the server lost the batches of "
                           f"{plural(lost, 'record')} it had acknowledged (a crash, with "
                           "synchronous_commit off); loading them "
@@ -498,10 +501,24 @@ class TableLoader:
     def _reconnect_and_read_checkpoint(self) -> checkpoint.Checkpoint:
         """A new connection, and what the server holds of this table (it may drop again)."""
         def held(conn: psycopg.Connection) -> checkpoint.Checkpoint:
-            state = checkpoint.load(conn, self.schema, self.run_id).get(self.table.name)
-            return state or checkpoint.Checkpoint()
+            state = checkpoint.load_one(conn, self.schema, self.run_id, self.row)
+            return state or checkpoint.Checkpoint(records_done=self._first_of_file)
 
         return self.link.renewed(held, self.table.name)
+
+    @property
+    def _first_of_file(self) -> int:
+        """The index of this load's first record: 0, or its range's first."""
+        span = self.table_file.span
+        return span.first_index if span else 0
+
+    def _before(self, first: int) -> Callable[[dict[str, Any]], bool]:
+        """Keep the quarantine entries of records before `first`, and those of other ranges
+        of the table (loaded beside this one), when this load is one range."""
+        span = self.table_file.span
+        if span is None:
+            return before(first)
+        return lambda e: e.get("index") is None or e["index"] < first or not span.holds(e["index"])
 
     @staticmethod
     def _first(batch: EncodedBatch) -> int:
@@ -519,7 +536,7 @@ class TableLoader:
             try:
                 with self.conn.transaction():
                     self.conn.execute("SET LOCAL synchronous_commit = on")
-                    checkpoint.save(self.conn, self.schema, self.run_id, self.table.name, done)
+                    checkpoint.save(self.conn, self.schema, self.run_id, self.row, done)
                     self._waiter.check()
                 return
             except psycopg.OperationalError as exc:

@@ -58,6 +58,7 @@ from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.resume import check_checkpoint, check_resumable, file_marks
 from katarestore_tui.engine.scheduler import run_tables
 from katarestore_tui.engine.source import SourceCrashed
+from katarestore_tui.engine.split_load import keep_committed
 from katarestore_tui.errors import (
     EXIT_FATAL,
     EXIT_OK,
@@ -512,7 +513,12 @@ class _Run:
                 # FK-check entries past the committed count belong to a rolled-back check
                 quarantine.forget(table_plan.table, _first_fk_entries(start.fk_moved))
                 continue
-            if start is not None:  # drop quarantine lines written after the last commit
+            parts = (checkpoint.load_parts(self.conn, self.options.schema, self.run_id,
+                                           table_plan.table) if start is not None else {})
+            if parts:  # cut into ranges: each keeps the lines of what it committed
+                quarantine.forget(table_plan.table,
+                                  keep_committed(parts, table_plan.file.format))
+            elif start is not None:  # drop quarantine lines written after the last commit
                 quarantine.forget(table_plan.table, before(start.records_done))
             elif self.options.resume:  # nothing of this table committed: start it afresh
                 quarantine.forget(table_plan.table, lambda e: False)

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine import checkpoint, split_load
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan
 from katarestore_tui.errors import ConfigError
@@ -116,6 +116,10 @@ def check_checkpoint(conn: psycopg.Connection, options: RestoreOptions, previous
         if counts.records and name not in held:
             problems.append(f"the run log counts {plural(counts.records, 'record')} of {name} as "
                             f"committed, but {where} has no checkpoint for {name}")
+    for name, state in held.items():
+        labels = list(checkpoint.load_parts(conn, options.schema, run_id, name))
+        if not state.finished and labels and (missing := split_load.gaps(labels)):
+            problems.append(f"{name} was loaded in ranges and {where} has {missing}")
     if problems:
         raise ConfigError(
             f"run {run_id} cannot be resumed: its checkpoint in the target is gone ("

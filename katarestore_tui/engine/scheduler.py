@@ -18,6 +18,7 @@ from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.events import TableStats
 from katarestore_tui.engine.loader import TableLoader
 from katarestore_tui.engine.source import ParserProcess, inline_batches
+from katarestore_tui.engine.split_load import RangedTable, load_ranged, plan_ranges
 
 PARSER_PROCESS_MIN_BYTES = 4 * 1024 * 1024  # below this, starting a process costs more
 
@@ -40,6 +41,11 @@ def run_tables(jobs: list[TableJob], ctx: RunContext,
     if ctx.options.jobs <= 1 or len(jobs) <= 1:
         return run_sequential(jobs, ctx, results)
     return run_parallel(jobs, ctx, results)
+
+
+def _ranges(ctx: RunContext, job: TableJob) -> RangedTable | None:
+    """The job cut into ranges (a big table on every core), or None: loaded whole."""
+    return ctx.link.retrying(lambda: plan_ranges(ctx, job))
 
 
 def _uses_process(ctx: RunContext, job: TableJob) -> bool:
@@ -106,6 +112,12 @@ def run_sequential(jobs: list[TableJob], ctx: RunContext,
         for i, job in enumerate(jobs):
             with lock:
                 batches = started.pop(i, None)
+            if (ranged := _ranges(ctx, job)) is not None:
+                if batches is not None:  # started early for a whole load: not needed
+                    batches.close()
+                results[job.plan.table] = load_ranged(ctx, ranged, results, _load)
+                start_early(i + 1)
+                continue
             if batches is None:
                 batches = open_chained(i)
             if not _uses_process(ctx, job):
@@ -124,11 +136,14 @@ def run_sequential(jobs: list[TableJob], ctx: RunContext,
 def run_parallel(jobs: list[TableJob], ctx: RunContext,
                  results: dict[str, TableStats]) -> dict[str, TableStats]:
     """Up to `--jobs` tables at once, each on a connection of its own; a table starts
-    once every parent listed before it has finished."""
+    once every parent listed before it has finished. A table cut into ranges takes every
+    slot (its ranges use them): it starts when nothing else runs, and runs alone."""
     order = [job.plan.table for job in jobs]
     pending = list(jobs)
     finished: set[str] = set()
     running: dict[Future[TableStats], str] = {}
+    ranged: dict[str, RangedTable | None] = {}
+    alone = False  # a ranged table is running
 
     def load_alone(job: TableJob) -> TableStats:
         link = ctx.table_link(job.plan.table)  # waits out a blip like a reconnect does
@@ -142,13 +157,26 @@ def run_parallel(jobs: list[TableJob], ctx: RunContext,
         while pending or running:
             for job in list(pending):
                 earlier = set(order[: order.index(job.plan.table)])
-                if (set(job.plan.parents) & earlier <= finished
-                        and len(running) < ctx.options.jobs):
+                if (alone or not set(job.plan.parents) & earlier <= finished
+                        or len(running) >= ctx.options.jobs):
+                    continue
+                name = job.plan.table
+                if name not in ranged:
+                    ranged[name] = _ranges(ctx, job)
+                cut = ranged[name]
+                if cut is not None:
+                    if running:
+                        break  # let the running tables finish first; nothing else starts
                     pending.remove(job)
-                    running[pool.submit(load_alone, job)] = job.plan.table
+                    running[pool.submit(load_ranged, ctx, cut, results, _load)] = name
+                    alone = True
+                    break
+                pending.remove(job)
+                running[pool.submit(load_alone, job)] = name
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 name = running.pop(future)
+                alone = alone and ranged.get(name) is None
                 try:
                     results[name] = future.result()  # re-raises Cancelled / FatalError
                 except BaseException:
