@@ -28,6 +28,11 @@ _EXPORTS = {
     "RestoreResult": "restore",
     "retry_run": "retry",
     "RetryResult": "retry",
+    # when a table's records keep failing (the answers to on_errors)
+    "ErrorRun": "maxerrors",
+    "CONTINUE": "maxerrors",
+    "SKIP": "maxerrors",
+    "STOP": "maxerrors",
     # the quarantine of a run
     "quarantine_dir": "quarantine",
     "read_quarantine": "quarantine",
@@ -119,6 +124,10 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.events import (
         Warning as Warning,
     )
+    from katarestore_tui.engine.maxerrors import CONTINUE as CONTINUE
+    from katarestore_tui.engine.maxerrors import SKIP as SKIP
+    from katarestore_tui.engine.maxerrors import STOP as STOP
+    from katarestore_tui.engine.maxerrors import ErrorRun as ErrorRun
     from katarestore_tui.engine.options import (
         DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE,
     )

@@ -32,6 +32,9 @@ class RestoreOptions:
     # user triggers: auto = as the FK mode has it (silenced set-based, run row by row);
     # on = run them (loads row by row); off = silence them (needs session_replication_role)
     triggers: str = "auto"
+    # a table stops once more than this many of its records failed (None: only when its
+    # first 1,000 records all fail with one error); see engine/maxerrors.py
+    max_errors: int | None = None
 
     def validate(self) -> list[str]:
         """Problems a person must fix before anything runs."""
@@ -43,6 +46,8 @@ class RestoreOptions:
             )
         if not 1 <= self.jobs <= 32:
             problems.append(f"--jobs must be between 1 and 32 (got {self.jobs})")
+        if self.max_errors is not None and self.max_errors < 0:
+            problems.append(f"--max-errors must be 0 or more (got {self.max_errors})")
         if self.on_conflict not in ON_CONFLICT_MODES:
             problems.append(f"--on-conflict must be one of {', '.join(ON_CONFLICT_MODES)}")
         if self.single_transaction and self.jobs > 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,6 +49,7 @@ from katarestore_tui.engine.locks import (
     bound_lock_waits,
     cancelled_by_stop,
 )
+from katarestore_tui.engine.maxerrors import ErrorRun, MaxErrors, skip_table
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
@@ -293,8 +295,12 @@ def run_restore(
     backup_root: Path,
     sink: EventSink = ignore_events,
     cancel: threading.Event | None = None,
+    on_errors: Callable[[ErrorRun], str] | None = None,
 ) -> RestoreResult:
-    """Plan and (unless dry-run) load; never raises for the operator's mistakes."""
+    """Plan and (unless dry-run) load; never raises for the operator's mistakes.
+
+    `on_errors`: asked (on a loader thread) when a table's records keep failing; answers
+    continue / skip / stop (engine/maxerrors.py). Default: the table stops, the rest go on."""
     cancel = cancel or threading.Event()
     began = time.monotonic()
     try:
@@ -321,7 +327,9 @@ def run_restore(
             conn.close()
             return RestoreResult(None, "failed", EXIT_USAGE, 0.0, options.backup, error=str(exc))
     with conn:
-        return _Run(options, conn, plan, sink, cancel, began, warnings, run_id).execute()
+        run = _Run(options, conn, plan, sink, cancel, began, warnings, run_id)
+        run.errors = MaxErrors(options.max_errors, decide=on_errors or skip_table)
+        return run.execute()
 
 
 def _first_fk_entries(committed: int):
@@ -566,6 +574,7 @@ class _Run:
             jobs, self.options, self.schema, self.run_id, session, self.conn,
             quarantine, self.sink, self.cancel, immediate=self.fk_mode == "immediate",
             results=self.stats,  # filled as tables start: a stopped run still logs its counts
+            errors=getattr(self, "errors", None),
         )
 
     def _live_conn(self) -> None:

@@ -15,6 +15,7 @@ from katarestore_tui.engine.connect import Session
 from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.events import EventSink, TableStats, Warning
 from katarestore_tui.engine.loader import TableLoader
+from katarestore_tui.engine.maxerrors import MaxErrors
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import TablePlan
 from katarestore_tui.engine.quarantine import QuarantineWriter
@@ -42,6 +43,7 @@ def run_tables(
     cancel: threading.Event,
     immediate: bool,
     results: dict[str, TableStats] | None = None,
+    errors: MaxErrors | None = None,
 ) -> dict[str, TableStats]:
     """Load every job; `results` (when given) holds each table's live stats as soon as it
     starts, so a run that stops part-way (cancel, fatal error) still reports what committed."""
@@ -95,6 +97,7 @@ def run_tables(
                 # one transaction for everything: a lost connection lost it all, never go on
                 reconnect=None if options.single_transaction else reconnect,
                 immediate_constraints=immediate,
+                errors=errors,
             )
             results[job.plan.table] = loader.stats  # counts only what has committed
             return loader.run(source["now"], reopen)
