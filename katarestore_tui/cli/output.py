@@ -60,7 +60,9 @@ class TextReporter:
                 self._last[event.stats.table] = now
                 s = event.stats
                 pct = 100 * s.bytes_read / s.bytes_total if s.bytes_total else 100
-                self.say(f"  {s.table}: {pct:5.1f}%  {s.records:,} records, {rate(s)}")
+                failed = s.failed + s.failing  # live: the batch in flight's failures too
+                failures = f", {failed:,} failed" if failed else ""
+                self.say(f"  {s.table}: {pct:5.1f}%  {s.records:,} records{failures}, {rate(s)}")
         elif isinstance(event, TableFinished):
             self.say("  " + table_line(event.stats))
         elif isinstance(event, Warning):

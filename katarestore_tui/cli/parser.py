@@ -23,6 +23,10 @@ def _positive(value: str) -> int:
     return number
 
 
+def _non_negative(value: str) -> int:
+    return 0 if value.strip() == "0" else _positive(value)
+
+
 def _target_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dsn", help="target database (default $DATABASE_URL, else embedded)")
     parser.add_argument("--backup-root", type=Path, default=None,
@@ -74,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="parse JSON in this process (slower; for debugging)")
     restore.add_argument("--yes", action="store_true", help="no questions")
     restore.add_argument("--json", action="store_true", help="JSON summary on stdout at the end")
+    # #12.2 (ops): a table whose records keep failing stops (the others go on, resumable)
+    restore.add_argument("--max-errors", type=_non_negative, default=None, metavar="N",
+                         help="stop a table once more than N of its records failed (0: at the "
+                         "first); default: only when its first 1,000 records all fail with "
+                         "one error")
 
     bench = sub.add_parser("bench", help="compare restore strategies on a backup")
     bench.add_argument("backup", nargs="?")

@@ -28,8 +28,9 @@ STATES = (WAITING, LOADING, DONE, PARTIAL, FAILED, SKIPPED, CANCELLED)
 def counts_line(stats: TableStats) -> str:
     parts = [f"{fmt.count(stats.records)} records", f"{fmt.count(stats.loaded)} loaded"]
     parts.append(f"{fmt.count(stats.duplicates)} dup")
-    failed = f"{fmt.count(stats.failed)} failed"
-    parts.append(f"[b $text-error]{failed}[/]" if stats.failed else failed)
+    failures = stats.failed + stats.failing  # live: the batch in flight's failures too
+    failed = f"{fmt.count(failures)} failed"
+    parts.append(f"[b $text-error]{failed}[/]" if failures else failed)
     parts.append(fmt.rate(stats.records, stats.seconds))
     return " · ".join(parts)
 
