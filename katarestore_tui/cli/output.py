@@ -107,6 +107,9 @@ def summary_text(summary: dict) -> str:
     status = summary["status"]
     lines.append("")
     lines.append(f"status: {status} (run {summary['run_id']})")
+    for name, t in summary["tables"].items():  # a file cut short belongs in the headline
+        if t.get("error") and t.get("state") in ("partial", "failed"):
+            lines.append(f"  {name}: {t['error']}")
     if summary.get("quarantine"):
         lines.append(f"failed records: {summary['quarantine']}  "
                      f"(katarestore failures {summary['run_id']})")
@@ -120,8 +123,9 @@ def plan_text(plan: Plan) -> str:
     for i, t in enumerate(plan.tables, 1):
         source = t.file.path.name
         parents = f"  after {', '.join(t.parents)}" if t.parents else ""
-        lines.append(f"  {i:>2}. {t.table} <- {source} ({humanize.naturalsize(t.file.size)})"
-                     f"{parents}")
+        held = "" if not t.existing_rows else f"; target holds {t.existing_rows:,} rows"
+        lines.append(f"  {i:>2}. {t.table} <- {source} ({humanize.naturalsize(t.file.size)}"
+                     f"{held}){parents}")
         for key, column in t.renamed.items():
             lines.append(f"        key {key} -> column {column}")
         if t.ignored_keys:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 from katarestore_tui.backup.catalog import Backup, TableFile
@@ -21,6 +22,8 @@ class TablePlan:
     ignored_keys: list[str] = field(default_factory=list)  # keys with no column
     unfilled_columns: list[str] = field(default_factory=list)  # NOT NULL, no default, no key
     parents: list[str] = field(default_factory=list)
+    # rows the target table holds before the run (counted up to EXISTING_CAP; None: not read)
+    existing_rows: int | None = None
 
     @property
     def renamed(self) -> dict[str, str]:
@@ -40,6 +43,18 @@ class Plan:
     # table -> every file that names it, when more than one does (the exact name first):
     # a restore refuses, since one table's records would be loaded from one file only
     conflicts: dict[str, list[str]] = field(default_factory=dict)
+    # --tables names that are neither a file nor a table of the backup: name -> close matches
+    unknown_tables: dict[str, list[str]] = field(default_factory=dict)
+
+    def unknown_message(self) -> str | None:
+        """A typo in --tables is an error (nothing runs), with the names it may have meant."""
+        if not self.unknown_tables:
+            return None
+        each = "; ".join(
+            f"{name!r} is not a table of this backup"
+            + (f" (did you mean {' or '.join(repr(m) for m in close)}?)" if close else "")
+            for name, close in self.unknown_tables.items())
+        return f"--tables: {each}; nothing was changed"
 
     def table(self, name: str) -> TablePlan | None:
         return next((t for t in self.tables if t.table == name), None)
@@ -57,6 +72,7 @@ class Plan:
                     "ignored_keys": t.ignored_keys,
                     "unfilled_columns": t.unfilled_columns,
                     "parents": t.parents,
+                    "existing_rows": t.existing_rows,
                 }
                 for t in self.tables
             },
@@ -138,9 +154,13 @@ def build_plan(
     }
     for table, names in conflicts.items():
         warnings.append(f"table {table!r} is named by {len(names)} files: {', '.join(names)}")
-    unknown = only_set - {t.lower() for t in matched} - {f.name.lower() for f in backup.files}
-    for name in sorted(unknown):
-        warnings.append(f"--tables names {name!r}, which is neither a table file nor a table")
+    names_in_backup = sorted({f.name for f in backup.files}
+                             | {t for f in backup.files if (t := match_name(f.name, schema.tables))})
+    known = {n.lower() for n in names_in_backup}
+    unknown_tables = {
+        name: difflib.get_close_matches(name, names_in_backup, n=3, cutoff=0.6)
+        for name in sorted(n for n in only or [] if n.lower() not in known)
+    }
 
     order, cycles = schema.load_order(list(matched))
     for cycle in cycles:
@@ -182,7 +202,33 @@ def build_plan(
         cycles=cycles,
         warnings=warnings,
         conflicts=conflicts,
+        unknown_tables=unknown_tables,
     )
+
+
+EXISTING_CAP = 1_000_000  # counting stops here: a plan must not scan a huge table whole
+
+
+def existing_fate(on_conflict: str, clean: bool) -> str:
+    """What the run does to the rows a target table already holds."""
+    if clean:
+        return "emptied by --clean before the load (a copy is written first)"
+    return {
+        "skip": "kept; backup records with the same key are skipped as duplicates",
+        "update": "kept; those whose key is in the backup are updated from it",
+        "error": "kept; backup records with the same key fail",
+    }.get(on_conflict, "kept")
+
+
+def existing_rows_warning(plan: Plan, on_conflict: str, clean: bool) -> str | None:
+    """One warning naming every target table that holds rows already, and their fate."""
+    full = [t for t in plan.tables if t.existing_rows]
+    if not full:
+        return None
+    shown = ", ".join(f"{t.table} {t.existing_rows:,}{'+' if t.existing_rows >= EXISTING_CAP else ''}"
+                      for t in full)
+    count = f"{len(full)} target table{'s' if len(full) != 1 else ''}"
+    return f"{count} already hold rows ({shown}): {existing_fate(on_conflict, clean)}"
 
 
 def trigger_warning(plan: Plan, triggers_run: bool | None) -> str | None:

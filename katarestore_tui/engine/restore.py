@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from katarestore_tui.backup.catalog import BackupError, resolve_backup
 from katarestore_tui.backup.reader import backend_warning
@@ -51,7 +52,13 @@ from katarestore_tui.engine.locks import (
 )
 from katarestore_tui.engine.maxerrors import ErrorRun, MaxErrors, skip_table
 from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
+from katarestore_tui.engine.plan import (
+    EXISTING_CAP,
+    Plan,
+    build_plan,
+    existing_rows_warning,
+    trigger_warning,
+)
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.scheduler import TableJob, run_tables
 from katarestore_tui.engine.source import SourceCrashed
@@ -161,7 +168,7 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
             "app's migrations first (katarestore fills existing tables, it does not create them)"
         )
     plan = build_plan(backup, schema, options.tables, options.exclude)
-    if refusal := plan.conflict_message():
+    if refusal := plan.conflict_message() or plan.unknown_message():
         conn.close()
         raise ConfigError(refusal)
     if not plan.tables:
@@ -178,7 +185,24 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
         known = True
     if message := trigger_warning(plan, known):  # on the plan: dry runs and the TUI show it
         plan.warnings.append(message)
+    if not options.resume:  # a resume's tables hold its own rows: nothing to warn of
+        count_existing_rows(conn, plan)
+        if message := existing_rows_warning(plan, options.on_conflict, options.clean):
+            plan.warnings.insert(0, message)  # first: it decides what the run will do
     return conn, plan
+
+
+def count_existing_rows(conn: psycopg.Connection, plan: Plan) -> None:
+    """Rows each target table holds now, counted up to EXISTING_CAP (a bounded scan)."""
+    for table in plan.tables:
+        query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) AS held").format(
+            sql.Identifier(plan.schema.name, table.table), sql.Literal(EXISTING_CAP))
+        try:
+            with conn.transaction():  # another session's exclusive lock: not waited out
+                conn.execute("SET LOCAL lock_timeout = '1s'")
+                table.existing_rows = conn.execute(query).fetchone()[0]
+        except psycopg.Error:  # no SELECT privilege, a lock: the plan says nothing of it
+            table.existing_rows = None
 
 
 def clean_refusal(plan: Plan) -> str | None:
