@@ -7,6 +7,7 @@ import argparse
 from katarestore_tui.cli.output import print_json, summary_text
 from katarestore_tui.engine import read_quarantine
 from katarestore_tui.errors import EXIT_USAGE
+from katarestore_tui.history.live import with_live
 from katarestore_tui.history.runs import RunNotFound, is_resumable, list_runs, read_run
 
 
@@ -29,7 +30,7 @@ def history_command(args: argparse.Namespace) -> int:
         if is_resumable(run):
             print(f"resumable: katarestore restore --resume {run['run_id']}")
         return 0
-    runs = list_runs()
+    runs = [with_live(r) for r in list_runs()]  # a run loading now: its live counts
     if args.json:
         from katarestore_tui.history.benchmarks import read_benchmarks
 
@@ -42,7 +43,9 @@ def history_command(args: argparse.Namespace) -> int:
     for run in runs:
         totals = run.get("totals", {})
         mark = "  (resumable)" if is_resumable(run) else ""
-        print(f"{run.get('run_id', '?'):<22} {run.get('status', '?'):<10} "
+        mark += f"  (loading now, pid {run.get('pid')})" if run.get("live") else ""
+        status = "interrupted" if run.get("interrupted") else run.get("status", "?")
+        print(f"{run.get('run_id', '?'):<22} {status:<10} "
               f"{totals.get('records', 0):>10,} {totals.get('failed', 0):>7,} "
               f"{run.get('seconds', 0):>8.1f}  {run.get('backup', '')}{mark}")
     return 0

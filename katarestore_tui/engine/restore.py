@@ -71,6 +71,7 @@ from katarestore_tui.errors import (
     ConfigError,
     FatalError,
 )
+from katarestore_tui.history.live import LiveBeacon
 from katarestore_tui.history.runs import (
     RunNotFound,
     is_resumable,
@@ -353,7 +354,10 @@ def run_restore(
     with conn:
         run = _Run(options, conn, plan, sink, cancel, began, warnings, run_id)
         run.errors = MaxErrors(options.max_errors, decide=on_errors or skip_table)
-        return run.execute()
+        # History tells this run (loading now) from one a kill left "running" (#12.8)
+        with LiveBeacon(run_id, lambda: {name: {**s.to_dict(), "failing": s.failing}
+                                         for name, s in list(run.stats.items())}):
+            return run.execute()
 
 
 def _first_fk_entries(committed: int):

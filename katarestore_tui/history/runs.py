@@ -95,6 +95,9 @@ def list_runs(limit: int | None = None) -> list[dict]:
 
 
 def is_resumable(run: dict) -> bool:
-    """A run stopped part-way, or one that finished with tables a table error stopped."""
+    """A run stopped part-way, or one that finished with tables a table error stopped;
+    never one a process is loading right now (`live`, see history/live.py)."""
+    if run.get("live"):
+        return False
     stopped = run.get("status") in RESUMABLE_STATUSES or bool(run.get("resumable"))
     return stopped and not run.get("options", {}).get("dry_run")

@@ -12,8 +12,10 @@ from textual.widgets import DataTable, Footer, Header
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.history.run_views import RunDetail, RunTable
 from katarestore_tui.engine import RestoreOptions
+from katarestore_tui.history.live import with_live
 from katarestore_tui.history.runs import is_resumable, list_runs
 
+LIVE_SECONDS = 1.0  # a running run's counts are read again this often
 MAX_RUNS = 500
 
 
@@ -39,9 +41,11 @@ class HistoryScreen(KataScreen):
     def on_mount(self) -> None:
         self.query_one("#runs").border_title = "Runs, newest first (↻ resumable)"
         self.action_reload()
+        self.set_interval(LIVE_SECONDS, self.refresh_live)
 
     def action_reload(self) -> None:
-        self.runs = [r for r in list_runs(MAX_RUNS) if r.get("kind", "restore") == "restore"]
+        self.runs = [with_live(r) for r in list_runs(MAX_RUNS)
+                     if r.get("kind", "restore") == "restore"]
         table = self.query_one(RunTable)
         table.show(self.runs)
         table.focus()
@@ -54,6 +58,23 @@ class HistoryScreen(KataScreen):
         detail.show(run)
         self.refresh_bindings()
 
+    def refresh_live(self) -> None:
+        """Runs loading now: their live counts; their end (or their process's death) shows."""
+        from katarestore_tui.history.runs import RunNotFound, read_run
+
+        table = self.query_one(RunTable)
+        for i, run in enumerate(self.runs):
+            if not run.get("live"):  # finished or interrupted runs do not change by themselves
+                continue
+            try:
+                fresh = with_live(read_run(run["run_id"]))
+            except (RunNotFound, OSError, ValueError):
+                continue
+            self.runs[i] = fresh
+            table.update_run(fresh)
+            if self.current is not None and self.current.get("run_id") == fresh.get("run_id"):
+                self.show(fresh)
+
     @on(DataTable.RowHighlighted, "#runs")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show(next((r for r in self.runs if r.get("run_id") == event.row_key.value), None))
@@ -64,6 +85,8 @@ class HistoryScreen(KataScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "resume":
+            if self.current and self.current.get("live"):
+                return None  # shown, dimmed: a run loading now is not resumed
             return bool(self.current and is_resumable(self.current))
         if action == "failures":
             return bool(self.current and (self.current.get("totals") or {}).get("failed"))

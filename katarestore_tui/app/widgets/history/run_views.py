@@ -18,6 +18,13 @@ def started(run: dict) -> str:
     return str(run.get("started_at") or "–")[:16].replace("T", " ")
 
 
+def status_text(run: dict) -> str:
+    """A run logged "running": running (a process loads it now) or interrupted (none does)."""
+    if run.get("interrupted"):
+        return "interrupted"
+    return str(run.get("status", "?"))
+
+
 def run_folder(run: dict) -> str:
     """The run's folder, from where its quarantine lives (run.json sits beside failed/)."""
     quarantine = run.get("quarantine") or ""
@@ -40,18 +47,27 @@ class RunTable(DataTable):
     def show(self, runs: list[dict]) -> None:
         self.clear()
         for run in runs:
-            totals = run.get("totals") or {}
-            self.add_row(
-                RESUMABLE if is_resumable(run) else " ",
-                run.get("status", "?"),
-                run.get("run_id", "?"),
-                fmt.count(totals.get("records")),
-                fmt.count(totals.get("failed")),
-                fmt.duration(run.get("seconds")),
-                (run.get("backup") or "").rstrip("/").rsplit("/", 1)[-1],
-                run.get("target") or "",
-                key=run.get("run_id"),
-            )
+            self.add_row(*self.cells(run), key=run.get("run_id"))
+
+    @staticmethod
+    def cells(run: dict) -> tuple[str, ...]:
+        totals = run.get("totals") or {}
+        return (
+            RESUMABLE if is_resumable(run) else " ",
+            status_text(run),
+            run.get("run_id", "?"),
+            fmt.count(totals.get("records")),
+            fmt.count(totals.get("failed")),
+            fmt.duration(run.get("seconds")),
+            (run.get("backup") or "").rstrip("/").rsplit("/", 1)[-1],
+            run.get("target") or "",
+        )
+
+    def update_run(self, run: dict) -> None:
+        """A running run's live counts, in place (the cursor stays where it is)."""
+        keys = ("resumable", "status", "run", "records", "failed", "time", "backup", "target")
+        for key, value in zip(keys, self.cells(run), strict=True):
+            self.update_cell(run.get("run_id"), key, value)
 
 
 class RunDetail(Vertical):
@@ -71,8 +87,13 @@ class RunDetail(Vertical):
             info.update("[dim]no run selected[/]")
             return
         options = run.get("options") or {}
-        status = run.get("status", "?")
+        status = status_text(run)
         resumable = " · [b $text-warning]resumable: press r[/]" if is_resumable(run) else ""
+        if run.get("live"):
+            resumable = (f" · [b $text-success]loading now[/] (pid {run.get('pid')}; counts "
+                         "refresh every second; stop it on its own screen or with Ctrl-C)")
+        elif run.get("interrupted"):
+            resumable = " · no process is loading it (killed or crashed)" + resumable
         lines = [
             f"[b]{escape(status)}[/b]{resumable} · started {escape(started(run))}"
             f" · took {fmt.duration(run.get('seconds'))}",
