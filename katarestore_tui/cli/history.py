@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterable
 
 from katarestore_tui.cli.output import print_json, summary_text
 from katarestore_tui.engine import read_quarantine
@@ -57,10 +61,25 @@ def failures_command(args: argparse.Namespace) -> int:
     except RunNotFound as exc:
         print(f"error: {exc}")
         return EXIT_USAGE
-    entries = list(read_quarantine(args.run_id, args.table))
+    entries = read_quarantine(args.run_id, args.table)  # streamed: a quarantine may be huge
     if args.json:
-        print_json(entries)
+        _print_json_lines(entries)
         return 0
+    shown = Counter()
+    for e in entries:
+        where = f"record {e['index']:,}" if e.get("index") is not None else "row"
+        code = e.get("sqlstate") or "refused"
+        print(f"{e['table']} {where} in {e.get('file')}: [{code}] {e.get('message')}")
+        if e.get("detail"):
+            print(f"    {e['detail']}")
+        shown[(e.get("table") or "", code)] += 1
+    if not shown:
+        print("no failed records")
+        return 0
+    print(f"\n{sum(shown.values()):,} failed records; full records in the run's failed/ folder")
+    for (table, code), count in shown.most_common():  # by error and table, over all of them
+        print(f"  {count:>10,}  {table}  [{code}]")
+    return 0
     if not entries:
         print("no failed records")
         return 0
@@ -72,3 +91,15 @@ def failures_command(args: argparse.Namespace) -> int:
             print(f"    {e['detail']}")
     print(f"\n{len(entries):,} failed records; full records in the run's failed/ folder")
     return 0
+
+
+def _print_json_lines(entries: Iterable[dict]) -> None:
+    """A JSON array written entry by entry (as print_json writes one whole list)."""
+    out = sys.stdout
+    first = True
+    out.write("[")
+    for entry in entries:
+        out.write(("\n" if first else ",\n") + json.dumps(entry, indent=2, default=str))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+    out.flush()

@@ -36,6 +36,11 @@ _EXPORTS = {
     # the quarantine of a run
     "quarantine_dir": "quarantine",
     "read_quarantine": "quarantine",
+    "QuarantineFilter": "quarantine_query",
+    "QuarantineCounts": "quarantine_query",
+    "count_quarantine": "quarantine_query",
+    "quarantine_page": "quarantine_query",
+    "export_quarantine": "quarantine_query",
     # events the faces consume, and table states
     "Event": "events",
     "EventSink": "events",
@@ -147,6 +152,21 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.plan import TablePlan as TablePlan
     from katarestore_tui.engine.quarantine import quarantine_dir as quarantine_dir
     from katarestore_tui.engine.quarantine import read_quarantine as read_quarantine
+    from katarestore_tui.engine.quarantine_query import (
+        QuarantineCounts as QuarantineCounts,
+    )
+    from katarestore_tui.engine.quarantine_query import (
+        QuarantineFilter as QuarantineFilter,
+    )
+    from katarestore_tui.engine.quarantine_query import (
+        count_quarantine as count_quarantine,
+    )
+    from katarestore_tui.engine.quarantine_query import (
+        export_quarantine as export_quarantine,
+    )
+    from katarestore_tui.engine.quarantine_query import (
+        quarantine_page as quarantine_page,
+    )
     from katarestore_tui.engine.restore import RestoreResult as RestoreResult
     from katarestore_tui.engine.restore import prepare as prepare
     from katarestore_tui.engine.restore import run_restore as run_restore
