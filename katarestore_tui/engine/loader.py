@@ -469,7 +469,7 @@ class TableLoader:
             self.stats.state = FAILED
             self.stats.error = str(skipped)
             self.stopped = True
-            self.sink(Warning(str(skipped), self.table.name))
+            self.sink(Warning(f"{self.table.name}: {skipped}", self.table.name))
             return
         if self.cancel.is_set():
             raise Cancelled

@@ -43,13 +43,14 @@ class ErrorRun:
         return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS - 1] + "…"
 
     def text(self) -> str:
-        """One paragraph naming table, error code and message, and an example record."""
+        """Why the table stopped: error code and message, and an example record (the
+        table's name goes before it wherever it is shown)."""
         why = (f"more than {self.limit:,} records failed (--max-errors {self.limit})"
                if self.limit is not None
                else f"its first {self.failed:,} records all failed with one error")
         code = self.sqlstate or "refused before loading"
         where = "" if self.example_index is None else f" #{self.example_index}"
-        return (f"{self.table}: stopped: {why}: [{code}] {self.message}; "
+        return (f"stopped: {why}: [{code}] {self.message}; "
                 f"example record{where}: {self.example_text}")
 
 
@@ -57,7 +58,7 @@ class TooManyErrors(Exception):
     """Raised inside a batch's transaction: the batch rolls back, then the policy decides."""
 
     def __init__(self, run: ErrorRun) -> None:
-        super().__init__(run.text())
+        super().__init__(f"{run.table}: {run.text()}")
         self.run = run
 
 

@@ -227,8 +227,9 @@ def existing_rows_warning(plan: Plan, on_conflict: str, clean: bool) -> str | No
         return None
     shown = ", ".join(f"{t.table} {t.existing_rows:,}{'+' if t.existing_rows >= EXISTING_CAP else ''}"
                       for t in full)
-    count = f"{len(full)} target table{'s' if len(full) != 1 else ''}"
-    return f"{count} already hold rows ({shown}): {existing_fate(on_conflict, clean)}"
+    count = (f"{len(full)} target tables already hold rows" if len(full) != 1
+             else "1 target table already holds rows")
+    return f"{count} ({shown}): {existing_fate(on_conflict, clean)}"
 
 
 def trigger_warning(plan: Plan, triggers_run: bool | None) -> str | None:

@@ -21,7 +21,7 @@ def test_the_plan_shows_rows_already_in_the_target(target: Target):
         async with app.run_test(size=(80, 24)) as pilot:
             await open_plan(app, pilot)
             notes = str(app.screen.query_one(NotesView).render())
-            assert "No warnings" not in notes and "already hold rows" in notes, notes
+            assert "No warnings" not in notes and "already holds rows" in notes, notes
             assert "users 1" in notes and "skipped as duplicates" in notes, notes
             order = app.screen.query_one(DataTable)
             assert order.get_cell("users", order.ordered_columns[3].key) == "1 row"

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from katarestore_tui.engine import CONTINUE, STOP, ErrorRun
-from katarestore_tui.engine.events import DONE, FAILED, TableProgress
+from katarestore_tui.engine.events import DONE, FAILED, TableProgress, Warning
 from katarestore_tui.engine.quarantine import read_quarantine
 from katarestore_tui.engine.restore import EXIT_OK, EXIT_PARTIAL, run_restore
 from katarestore_tui.history.runs import read_run
@@ -31,11 +31,14 @@ def rows(db, table: str) -> int:
 def test_every_record_failing_stops_the_table_after_the_first_thousand(db, db_dsn, tmp_path):
     db.execute(SCHEMA)
     folder = backup(tmp_path, [{"id": i, "v": i} for i in range(1, 3001)])  # CHECK v < 0
-    result = run_restore(options(db_dsn, folder, batch_size=400), tmp_path)
+    seen: list = []
+    result = run_restore(options(db_dsn, folder, batch_size=400), tmp_path, seen.append)
     scores = result.tables["scores"]
     assert scores.state == FAILED, (scores.state, scores.failed)
     error = scores.error or ""
-    assert "scores" in error and "23514" in error and "violates check constraint" in error
+    assert "23514" in error and "violates check constraint" in error
+    said = [e.message for e in seen if isinstance(e, Warning) and e.table == "scores"]
+    assert any(m.startswith("scores: stopped: its first 1,000 records") for m in said), said
     assert '"id":1' in error.replace(" ", "")  # an example record
     # the batch that tripped rolled back: what counts is what committed (two batches of 400)
     assert scores.records == 800 and scores.failed == 800 and rows(db, "scores") == 0

@@ -118,7 +118,7 @@ class RestoreScreen(KataScreen):
         answer: Future[str] = Future()
 
         def ask() -> None:
-            self.log_line(run.text(), at=self.clock(), style="error")
+            self.log_line(f"{run.table}: {run.text()}", at=self.clock(), style="error")
             self.app.push_screen(TooManyErrorsScreen(run),
                                  lambda choice: answer.set_result(choice or SKIP))
 

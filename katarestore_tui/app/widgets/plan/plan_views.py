@@ -84,5 +84,5 @@ class NotesView(Static):
         if plan.excluded:
             lines.append(f"[b]Excluded[/b]: {escape(', '.join(plan.excluded))}")
         if not lines and any(t.existing_rows for t in plan.tables):  # never "no warnings" then
-            lines.append("[$text-warning]•[/] target tables already hold rows (see In target)")
+            lines.append("[$text-warning]•[/] target tables hold rows already (see In target)")
         self.update("\n".join(lines) or "[$text-success]No warnings: every file matches a table.[/]")
