@@ -86,7 +86,7 @@ class HistoryScreen(KataScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "resume":
             if self.current and self.current.get("live"):
-                return None  # shown, dimmed: a run loading now is not resumed
+                return False  # a run loading now is not resumed (the key is not offered)
             return bool(self.current and is_resumable(self.current))
         if action == "failures":
             return bool(self.current and (self.current.get("totals") or {}).get("failed"))
