@@ -24,6 +24,7 @@ class TablePlan:
     parents: list[str] = field(default_factory=list)
     # rows the target table holds before the run (counted up to EXISTING_CAP; None: not read)
     existing_rows: int | None = None
+    existing_estimated: bool = False  # the table was locked: the statistics' estimate
 
     @property
     def renamed(self) -> dict[str, str]:
@@ -225,8 +226,8 @@ def existing_rows_warning(plan: Plan, on_conflict: str, clean: bool) -> str | No
     full = [t for t in plan.tables if t.existing_rows]
     if not full:
         return None
-    shown = ", ".join(f"{t.table} {t.existing_rows:,}{'+' if t.existing_rows >= EXISTING_CAP else ''}"
-                      for t in full)
+    shown = ", ".join(f"{t.table} {'≈' if t.existing_estimated else ''}{t.existing_rows:,}"
+                      f"{'+' if t.existing_rows >= EXISTING_CAP else ''}" for t in full)
     count = (f"{len(full)} target tables already hold rows" if len(full) != 1
              else "1 target table already holds rows")
     return f"{count} ({shown}): {existing_fate(on_conflict, clean)}"

@@ -194,16 +194,33 @@ def prepare(options: RestoreOptions, backup_root: Path) -> tuple[psycopg.Connect
 
 
 def count_existing_rows(conn: psycopg.Connection, plan: Plan) -> None:
-    """Rows each target table holds now, counted up to EXISTING_CAP (a bounded scan)."""
+    """Rows each target table holds now, counted up to EXISTING_CAP (a bounded scan).
+
+    Never waits on another session's lock (the plan must not queue behind the app): a table
+    locked exclusively gets the statistics' estimate instead."""
     for table in plan.tables:
+        name = sql.Identifier(plan.schema.name, table.table)
         query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) AS held").format(
-            sql.Identifier(plan.schema.name, table.table), sql.Literal(EXISTING_CAP))
+            name, sql.Literal(EXISTING_CAP))
         try:
-            with conn.transaction():  # another session's exclusive lock: not waited out
-                conn.execute("SET LOCAL lock_timeout = '1s'")
+            with conn.transaction():
+                conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE NOWAIT").format(name))
                 table.existing_rows = conn.execute(query).fetchone()[0]
-        except psycopg.Error:  # no SELECT privilege, a lock: the plan says nothing of it
+        except psycopg.errors.LockNotAvailable:
+            table.existing_rows, table.existing_estimated = _estimated_rows(conn, name), True
+        except psycopg.Error:  # no SELECT privilege: the plan says nothing of it
             table.existing_rows = None
+
+
+def _estimated_rows(conn: psycopg.Connection, name: sql.Identifier) -> int | None:
+    """The statistics' live-row count: no lock taken, possibly a little behind."""
+    try:
+        row = conn.execute(sql.SQL("SELECT n_live_tup FROM pg_stat_user_tables "
+                                   "WHERE relid = {}::regclass").format(
+                                       sql.Literal(name.as_string(conn)))).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
 
 
 def clean_refusal(plan: Plan) -> str | None:

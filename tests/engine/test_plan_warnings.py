@@ -59,3 +59,17 @@ def test_a_file_cut_short_heads_the_summary(db, db_dsn, tmp_path):
     lines = summary_text(result.summary()).splitlines()
     status = next(i for i, line in enumerate(lines) if line.startswith("status:"))
     assert lines[status + 1].strip().startswith("scores:"), lines[status:]
+
+
+def test_a_table_locked_by_another_session_is_estimated_not_waited_for(db, db_dsn, tmp_path):
+    from tests.app.conftest import TableLock
+
+    folder = make(db, tmp_path)
+    db.execute("INSERT INTO others SELECT generate_series(1, 5)")
+    held = TableLock(db_dsn, "others")  # the app's session: ACCESS EXCLUSIVE, left open
+    try:
+        result = run_restore(options(db_dsn, folder, dry_run=True), tmp_path)
+    finally:
+        held.release()
+    others = result.plan.table("others")
+    assert others.existing_estimated and result.plan.table("scores").existing_rows == 0

@@ -38,7 +38,7 @@ class OrderTable(DataTable):
                 str(number),
                 table.table,
                 fmt.size(table.file.size),
-                existing_text(table.existing_rows),
+                ("≈" if table.existing_estimated else "") + existing_text(table.existing_rows),
                 keys_summary(table),
                 ", ".join(table.parents) or "–",
                 key=table.table,
