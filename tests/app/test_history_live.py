@@ -16,14 +16,16 @@ def test_history_shows_a_running_run_live(db, db_dsn, tmp_path):
         app = KatarestoreApp(dsn=db_dsn, backup_root=tmp_path)
         async with app.run_test(size=(80, 24)) as pilot:
             beats = tmp_path.glob
-            await wait_for(pilot, lambda: list(beats("data/runs/*/live.json")),
-                           what="the run's heartbeat")
+            await wait_for(pilot, lambda: list(beats("data/runs/*/live.json"))
+                           and list(beats("data/runs/*/run.json")), what="the run's heartbeat")
             await pilot.press("h")
             await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
             screen = app.screen
             table = screen.query_one(RunTable)
 
             def cell(column: str) -> str:
+                if not table.row_count:
+                    return ""
                 return str(table.get_cell_at((0, table.get_column_index(column))))
 
             await wait_for(pilot, lambda: cell("records") == "50", timeout=20,
