@@ -217,10 +217,11 @@ def build_plan(
 EXISTING_CAP = 1_000_000  # counting stops here: a plan must not scan a huge table whole
 
 
-def existing_fate(on_conflict: str, clean: bool) -> str:
+def existing_fate(on_conflict: str, clean: bool, snapshot: bool = True) -> str:
     """What the run does to the rows a target table already holds."""
     if clean:
-        return "emptied by --clean before the load (a copy is written first)"
+        return ("emptied by --clean before the load "
+                + ("(a copy is written first)" if snapshot else "(no copy: --no-snapshot)"))
     return {
         "skip": "kept; backup records with the same key are skipped as duplicates",
         "update": "kept; those whose key is in the backup are updated from it",
@@ -228,7 +229,8 @@ def existing_fate(on_conflict: str, clean: bool) -> str:
     }.get(on_conflict, "kept")
 
 
-def existing_rows_warning(plan: Plan, on_conflict: str, clean: bool) -> str | None:
+def existing_rows_warning(plan: Plan, on_conflict: str, clean: bool,
+                          snapshot: bool = True) -> str | None:
     """One warning naming every target table that holds rows already, and their fate."""
     full = [(t, t.existing_rows) for t in plan.tables if t.existing_rows]
     if not full:
@@ -237,7 +239,7 @@ def existing_rows_warning(plan: Plan, on_conflict: str, clean: bool) -> str | No
                       f"{'+' if rows >= EXISTING_CAP else ''}" for t, rows in full)
     count = (f"{len(full)} target tables already hold rows" if len(full) != 1
              else "1 target table already holds rows")
-    return f"{count} ({shown}): {existing_fate(on_conflict, clean)}"
+    return f"{count} ({shown}): {existing_fate(on_conflict, clean, snapshot)}"
 
 
 def trigger_warning(plan: Plan, triggers_run: bool | None) -> str | None:

@@ -209,7 +209,8 @@ def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup
         plan.warnings.append(message)
     if not options.resume:  # a resume's tables hold its own rows: nothing to warn of
         count_existing_rows(conn, plan)
-        if message := existing_rows_warning(plan, options.on_conflict, options.clean):
+        if message := existing_rows_warning(plan, options.on_conflict, options.clean,
+                                            options.snapshot):
             plan.warnings.insert(0, message)  # first: it decides what the run will do
     return plan
 
