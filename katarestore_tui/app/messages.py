@@ -10,6 +10,7 @@ from katarestore_tui.backup.catalog import Backup
 from katarestore_tui.engine import (
     Event,
     Plan,
+    QuarantineCounts,
     RestoreOptions,
     RestoreResult,
     RetryResult,
@@ -65,9 +66,19 @@ class RestoreDone(Message):
 
 
 @dataclass
-class QuarantineLoaded(Message):
-    entries: list[dict]
-    total: int  # entries in the files; more than len(entries) when the list was capped
+class QuarantineCounted(Message):
+    """The whole quarantine in numbers (by table, by error), read streamed."""
+
+    counts: QuarantineCounts
+
+
+@dataclass
+class QuarantinePage(Message):
+    """One page of the entries that match the filter, by their number in the quarantine."""
+
+    entries: dict[int, dict]
+    matched: int  # how many match in all (every file read)
+    start: int  # the first listed match's place among the matches
 
 
 @dataclass

@@ -66,7 +66,10 @@ class TextReporter:
                 self._last[event.stats.table] = now
                 s = event.stats
                 pct = 100 * s.bytes_read / s.bytes_total if s.bytes_total else 100
-                self.say(f"  {s.table}: {pct:5.1f}%  {plural(s.records, 'record')}, {rate(s)}")
+                failed = s.failed + s.failing  # live: the batch in flight's failures too
+                failures = f", {failed:,} failed" if failed else ""
+                self.say(f"  {s.table}: {pct:5.1f}%  {plural(s.records, 'record')}{failures}, "
+                         f"{rate(s)}")
         elif isinstance(event, TableFinished):
             self.say("  " + table_line(event.stats))
         elif isinstance(event, Warning):
@@ -102,6 +105,9 @@ def summary_text(summary: dict) -> str:
     status = summary["status"]
     lines.append("")
     lines.append(f"status: {status} (run {summary['run_id']})")
+    for name, t in summary["tables"].items():  # a file cut short belongs in the headline
+        if t.get("error") and t.get("state") in ("partial", "failed"):
+            lines.append(f"  {name}: {t['error']}")
     if summary.get("quarantine"):
         lines.append(f"failed records: {summary['quarantine']}  "
                      f"(katarestore failures {summary['run_id']})")
@@ -115,8 +121,9 @@ def plan_text(plan: Plan) -> str:
     for i, t in enumerate(plan.tables, 1):
         source = t.file.path.name
         parents = f"  after {', '.join(t.parents)}" if t.parents else ""
-        lines.append(f"  {i:>2}. {t.table} <- {source} ({humanize.naturalsize(t.file.size)})"
-                     f"{parents}")
+        held = "" if not t.existing_rows else f"; target holds {plural(t.existing_rows, 'row')}"
+        lines.append(f"  {i:>2}. {t.table} <- {source} ({humanize.naturalsize(t.file.size)}"
+                     f"{held}){parents}")
         for key, column in t.renamed.items():
             lines.append(f"        key {key} -> column {column}")
         if t.ignored_keys:

@@ -53,6 +53,11 @@ def _positive(value: str) -> int:
     return number
 
 
+def _non_negative(value: str) -> int:
+    """0 or more (--max-errors 0: stop a table at its first failed record)."""
+    return 0 if value.strip() == "0" else _positive(value)
+
+
 def _sub(sub, name: str, help: str, description: str | None = None) -> argparse.ArgumentParser:
     """A sub-command with its help, the shared epilog and -v/-q."""
     parser = sub.add_parser(name, help=help, description=description or help[:1].upper() + help[1:] + ".",
@@ -150,6 +155,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("--verify", action="store_true",
                          help="at the end, verify the target against the backup (katarestore "
                          "verify --run of this run); exit 4 if it finds unexplained differences")
+    # #12.2: a table whose records keep failing stops (the others go on, resumable)
+    restore.add_argument("--max-errors", type=_non_negative, default=None, metavar="N",
+                         help="stop a table once more than N of its records failed (0: at the "
+                         "first); default: only when its first 1,000 records all fail with "
+                         "one error")
 
     _verify_parser(sub)
 

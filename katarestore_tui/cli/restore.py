@@ -82,6 +82,7 @@ def restore_command(args: argparse.Namespace) -> int:
         parser_process=not args.no_parser_process,
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
         triggers=args.triggers,
+        max_errors=args.max_errors,
         # getattr: `demo --no-tui` builds its own namespace without these
         snapshot=not getattr(args, "no_snapshot", False),
         snapshot_dir=str(args.snapshot_dir) if getattr(args, "snapshot_dir", None) else None,

@@ -39,9 +39,19 @@ _EXPORTS = {
     # resuming a run: its options, from its log
     "load_run_log": "resume",
     "resume_options": "resume",
+    # when a table's records keep failing (the answers to on_errors)
+    "ErrorRun": "maxerrors",
+    "CONTINUE": "maxerrors",
+    "SKIP": "maxerrors",
+    "STOP": "maxerrors",
     # the quarantine of a run
     "quarantine_dir": "quarantine",
     "read_quarantine": "quarantine",
+    "QuarantineFilter": "quarantine_query",
+    "QuarantineCounts": "quarantine_query",
+    "count_quarantine": "quarantine_query",
+    "quarantine_page": "quarantine_query",
+    "export_quarantine": "quarantine_query",
     # `katarestore backup`, and the copy --clean keeps
     "run_backup": "export",
     "ExportProgress": "export",
@@ -137,6 +147,10 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.export import ExportProgress as ExportProgress
     from katarestore_tui.engine.export import ExportResult as ExportResult
     from katarestore_tui.engine.export import run_backup as run_backup
+    from katarestore_tui.engine.maxerrors import CONTINUE as CONTINUE
+    from katarestore_tui.engine.maxerrors import SKIP as SKIP
+    from katarestore_tui.engine.maxerrors import STOP as STOP
+    from katarestore_tui.engine.maxerrors import ErrorRun as ErrorRun
     from katarestore_tui.engine.options import (
         DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE,
     )
@@ -156,6 +170,21 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.plan import TablePlan as TablePlan
     from katarestore_tui.engine.quarantine import quarantine_dir as quarantine_dir
     from katarestore_tui.engine.quarantine import read_quarantine as read_quarantine
+    from katarestore_tui.engine.quarantine_query import (
+        QuarantineCounts as QuarantineCounts,
+    )
+    from katarestore_tui.engine.quarantine_query import (
+        QuarantineFilter as QuarantineFilter,
+    )
+    from katarestore_tui.engine.quarantine_query import (
+        count_quarantine as count_quarantine,
+    )
+    from katarestore_tui.engine.quarantine_query import (
+        export_quarantine as export_quarantine,
+    )
+    from katarestore_tui.engine.quarantine_query import (
+        quarantine_page as quarantine_page,
+    )
     from katarestore_tui.engine.restore import RestoreResult as RestoreResult
     from katarestore_tui.engine.restore import RunKind as RunKind
     from katarestore_tui.engine.restore import prepare as prepare

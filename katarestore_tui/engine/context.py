@@ -2,19 +2,20 @@
 
 The scheduler and each `TableLoader` take a `RunContext` instead of a dozen loose
 arguments: the options, the target's schema, the run's id, where quarantined records go,
-who hears the events, the stop signal, how foreign keys are checked, and the run's own
+who hears the events, the stop signal, how foreign keys are checked, the MaxErrors policy, and the run's own
 connection (a `Link`, reopened in one place when the server drops it).
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from katarestore_tui.db.schema import Schema
 from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.connect import Link, Session
 from katarestore_tui.engine.events import EventSink, Warning
+from katarestore_tui.engine.maxerrors import MaxErrors
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import TablePlan
 from katarestore_tui.engine.quarantine import QuarantineWriter
@@ -42,6 +43,8 @@ class RunContext:
     sink: EventSink
     cancel: threading.Event
     immediate: bool  # foreign keys checked row by row (no set-based check after the load)
+    # when a table's records keep failing: stop it and ask (engine/maxerrors.py)
+    errors: MaxErrors = field(default_factory=MaxErrors)
 
     @property
     def per_batch_commit(self) -> bool:

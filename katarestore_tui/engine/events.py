@@ -37,6 +37,9 @@ class TableStats:
     seconds: float = 0.0
     state: str = WAITING
     error: str | None = None  # a reader fault or fatal table error, shown to the operator
+    # failed records of the batch in flight, counted as they happen (not in `failed` until
+    # the batch commits, so `balanced` holds); shown live, never written to the run log
+    failing: int = 0
 
     @property
     def balanced(self) -> bool:

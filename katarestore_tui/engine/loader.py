@@ -40,6 +40,7 @@ from katarestore_tui.engine.events import (
     Warning,
 )
 from katarestore_tui.engine.locks import ROW_EXCLUSIVE, LockWaiter
+from katarestore_tui.engine.maxerrors import CONTINUE, STOP, ErrorWatch, MaxErrors, TooManyErrors
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter
 from katarestore_tui.errors import Cancelled, FatalError
 from katarestore_tui.redact import redact_text
@@ -84,6 +85,10 @@ class Rewind(Exception):
     def __init__(self, done: checkpoint.Checkpoint) -> None:
         super().__init__(f"rewind to record {done.records_done}")
         self.done = done
+
+
+class TableSkipped(Exception):
+    """The MaxErrors policy stopped this table (its message says why); the others go on."""
 
 
 class TriggerDropped(Exception):
@@ -141,9 +146,14 @@ class BatchWriter:
         fetch: Callable[[int], object],
         run_id: str | None = None,
         waiter: LockWaiter | None = None,
+        watch: ErrorWatch | None = None,
+        progress: Callable[[BatchResult], None] | None = None,
     ) -> None:
-        """`run_id`: mark each write as this run's (the set-based FK check needs it)."""
+        """`run_id`: mark each write as this run's (the set-based FK check needs it);
+        `watch`: the MaxErrors policy's counts; `progress`: told of each failure at once."""
         self.conn = conn
+        self.watch = watch
+        self.progress = progress
         self.run_id = run_id
         self.waiter = waiter  # bounded lock waits, retried; a stop is seen before each try
         self.schema = schema
@@ -162,7 +172,7 @@ class BatchWriter:
         for reject in batch.rejects:
             failure = Failure(None, reject.cause, column=reject.column)
             self.quarantine.add(self.table.name, self.file_name, reject.index, reject.record, failure)
-            result.failed += 1
+            self._failed(result, reject.index, reject.record, failure)
         if batch.lines:
             self._write(batch.columns, batch.lines, batch.indexes, result)
         return result
@@ -188,6 +198,8 @@ class BatchWriter:
             raise TriggerDropped
         result.loaded += inserted
         result.duplicates += duplicates
+        if self.watch is not None:
+            self.watch.loaded(inserted + duplicates)
         if self.run_id is not None:  # same savepoint: the marker's xmin is the rows' xmin
             written.mark_written(self.conn, self.schema, self.run_id, self.table.name)
 
@@ -250,9 +262,9 @@ class BatchWriter:
                 if self._classify_by_key(columns, line, result):
                     return
                 failure = Failure(None, TRIGGER_DROPPED, phase="trigger")
-                self.quarantine.add(self.table.name, self.file_name, index, self.fetch(index),
-                                    failure)
-                result.failed += 1
+                record = self.fetch(index)
+                self.quarantine.add(self.table.name, self.file_name, index, record, failure)
+                self._failed(result, index, record, failure)
                 return
 
     def _classify_by_key(self, columns: Columns, line: bytes, result: BatchResult) -> bool:
@@ -280,7 +292,16 @@ class BatchWriter:
         failure.message = failure.message.replace(stage, real)
         failure.detail = failure.detail.replace(stage, real) if failure.detail else failure.detail
         self.quarantine.add(self.table.name, self.file_name, index, record, failure)
+        self._failed(result, index, record, failure)
+
+    def _failed(self, result: BatchResult, index: int | None, record: object,
+                failure: Failure) -> None:
+        """Count a failure, say so at once, and let the MaxErrors policy stop the table."""
         result.failed += 1
+        if self.progress is not None:
+            self.progress(result)
+        if self.watch is not None:
+            self.watch.failed(index, record, failure.sqlstate, failure.message)
 
 
 class TableLoader:
@@ -305,6 +326,8 @@ class TableLoader:
         self.sink: EventSink = ctx.sink
         self.cancel: threading.Event = ctx.cancel
         self.per_batch_commit = ctx.per_batch_commit
+        self.errors: MaxErrors = ctx.errors
+        self._watch = self.errors.watch(self.table.name)
         table_file, start = self.table_file, job.start
         begun = start or checkpoint.Checkpoint()
         self.stats = TableStats(
@@ -336,7 +359,44 @@ class TableLoader:
             self.conn, self.schema, self.table, self.table_file.path.name,
             self.on_conflict, self.quarantine, self._fetcher.get,
             run_id=None if self.immediate_constraints else self.run_id, waiter=self._waiter,
+            watch=self._watch, progress=self._failed_live,
         )
+
+    def _failed_live(self, batch: BatchResult) -> None:
+        """A record of the batch in flight failed: the pane and the CLI see it now, not at
+        the commit (a table whose records all fail would look frozen for a whole batch)."""
+        self.stats.failing = batch.failed
+        if self._throttle.due(self.table.name):
+            self.sink(TableProgress(replace(self.stats)))
+
+    def _commit_watched(self, writer: BatchWriter, batch: EncodedBatch
+                        ) -> tuple[BatchResult | None, BatchWriter]:
+        """`_commit_batch` under the MaxErrors policy: when it trips, the batch rolls back
+        (with its quarantine lines), then the policy's answer: go on, skip the table, stop."""
+        while True:
+            self._watch.begin_batch()
+            try:
+                result = self._commit_batch(writer, batch)
+            except TooManyErrors as trip:
+                self._watch.rollback()
+                self.stats.failing = 0
+                self.quarantine.forget(self.table.name, before(self._first(batch)))
+                self.sink(TableProgress(replace(self.stats)))
+                choice = self.errors.decide(trip.run)
+                if choice == CONTINUE:
+                    self._watch.disarm()
+                    self.sink(Warning(f"{self.table.name}: going on after {trip.run.failed:,} "
+                                      "failed records, as the operator chose", self.table.name))
+                    writer = self._writer()
+                    continue
+                if choice == STOP:
+                    self.cancel.set()
+                    raise Cancelled from None
+                raise TableSkipped(trip.run.text()) from None
+            if result is None:
+                self._watch.rollback()
+            self.stats.failing = 0
+            return result, writer
 
     def run(self, batches: Iterable[EncodedBatch | SourceEnd],
             reopen: Callable[[int], Iterable[EncodedBatch | SourceEnd]] | None = None
@@ -385,14 +445,14 @@ class TableLoader:
                     self._finish_source(each)
                     return
                 item = each
-                result = self._commit_batch(writer, item)
+                result, writer = self._commit_watched(writer, item)
                 attempts = 1
                 while result is None:  # reconnected: a new writer on the new connection, redo
                     if attempts >= MAX_BATCH_ATTEMPTS:
                         raise FatalError(f"{self.table.name}: the connection dropped {attempts} "
                                          "times on the same batch")
                     writer = self._writer()
-                    result = self._commit_batch(writer, item)
+                    result, writer = self._commit_watched(writer, item)
                     attempts += 1
                 self._committed = item.records_read
                 stats.records = item.records_read
@@ -409,6 +469,12 @@ class TableLoader:
                 item = None  # committed: nothing of it is in flight
         except psycopg.Error as exc:  # about the table or the session, not a record
             self._stop_table(exc, item if isinstance(item, EncodedBatch) else None)
+            return
+        except TableSkipped as skipped:  # the MaxErrors policy: rows so far stay, resumable
+            self.stats.state = FAILED
+            self.stats.error = str(skipped)
+            self.stopped = True
+            self.sink(Warning(f"{self.table.name}: {skipped}", self.table.name))
             return
         if self.cancel.is_set():
             raise Cancelled

@@ -33,6 +33,9 @@ class RestoreOptions:
     # user triggers: auto = as the FK mode has it (silenced set-based, run row by row);
     # on = run them (loads row by row); off = silence them (needs session_replication_role)
     triggers: str = "auto"
+    # a table stops once more than this many of its records failed (None: only when its
+    # first 1,000 records all fail with one error); see engine/maxerrors.py
+    max_errors: int | None = None
     # --clean first writes a copy of what it removes (engine.cleancopy); --no-snapshot skips it
     snapshot: bool = True
     snapshot_dir: str | None = None  # default: <data dir>/clean-copies
@@ -47,6 +50,8 @@ class RestoreOptions:
             )
         if not 1 <= self.jobs <= 32:
             problems.append(f"--jobs must be between 1 and 32 (got {self.jobs})")
+        if self.max_errors is not None and self.max_errors < 0:
+            problems.append(f"--max-errors must be 0 or more (got {self.max_errors})")
         if self.on_conflict not in ON_CONFLICT_MODES:
             problems.append(f"--on-conflict must be one of {', '.join(ON_CONFLICT_MODES)}")
         if self.single_transaction and self.jobs > 1:

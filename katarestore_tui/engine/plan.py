@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,9 @@ class TablePlan:
     ignored_keys: list[str] = field(default_factory=list)  # keys with no column
     unfilled_columns: list[str] = field(default_factory=list)  # NOT NULL, no default, no key
     parents: list[str] = field(default_factory=list)
+    # rows the target table holds before the run (counted up to EXISTING_CAP; None: not read)
+    existing_rows: int | None = None
+    existing_estimated: bool = False  # the table was locked: the statistics' estimate
 
     @property
     def renamed(self) -> dict[str, str]:
@@ -44,6 +48,18 @@ class Plan:
     # table -> every file that names it, when more than one does (the exact name first):
     # a restore refuses, since one table's records would be loaded from one file only
     conflicts: dict[str, list[str]] = field(default_factory=dict)
+    # --tables names that are neither a file nor a table of the backup: name -> close matches
+    unknown_tables: dict[str, list[str]] = field(default_factory=dict)
+
+    def unknown_message(self) -> str | None:
+        """A typo in --tables is an error (nothing runs), with the names it may have meant."""
+        if not self.unknown_tables:
+            return None
+        each = "; ".join(
+            f"{name!r} is not a table of this backup"
+            + (f" (did you mean {' or '.join(repr(m) for m in close)}?)" if close else "")
+            for name, close in self.unknown_tables.items())
+        return f"--tables: {each}; nothing was changed"
     clean_copy: CleanCopyPlan | None = None  # --clean: the copy of what it removes, and its size
 
     def table(self, name: str) -> TablePlan | None:
@@ -62,6 +78,7 @@ class Plan:
                     "ignored_keys": t.ignored_keys,
                     "unfilled_columns": t.unfilled_columns,
                     "parents": t.parents,
+                    "existing_rows": t.existing_rows,
                 }
                 for t in self.tables
             },
@@ -145,9 +162,13 @@ def build_plan(
     for table_name, file_names in conflicts.items():
         warnings.append(f"table {table_name!r} is named by {len(file_names)} files: "
                         f"{', '.join(file_names)}")
-    unknown = only_set - {t.lower() for t in matched} - {f.name.lower() for f in backup.files}
-    for name in sorted(unknown):
-        warnings.append(f"--tables names {name!r}, which is neither a table file nor a table")
+    names_in_backup = sorted({f.name for f in backup.files}
+                             | {t for f in backup.files if (t := match_name(f.name, schema.tables))})
+    known = {n.lower() for n in names_in_backup}
+    unknown_tables = {
+        name: difflib.get_close_matches(name, names_in_backup, n=3, cutoff=0.6)
+        for name in sorted(n for n in only or [] if n.lower() not in known)
+    }
 
     order, cycles = schema.load_order(list(matched))
     for cycle in cycles:
@@ -189,7 +210,36 @@ def build_plan(
         cycles=cycles,
         warnings=warnings,
         conflicts=conflicts,
+        unknown_tables=unknown_tables,
     )
+
+
+EXISTING_CAP = 1_000_000  # counting stops here: a plan must not scan a huge table whole
+
+
+def existing_fate(on_conflict: str, clean: bool, snapshot: bool = True) -> str:
+    """What the run does to the rows a target table already holds."""
+    if clean:
+        return ("emptied by --clean before the load "
+                + ("(a copy is written first)" if snapshot else "(no copy: --no-snapshot)"))
+    return {
+        "skip": "kept; backup records with the same key are skipped as duplicates",
+        "update": "kept; those whose key is in the backup are updated from it",
+        "error": "kept; backup records with the same key fail",
+    }.get(on_conflict, "kept")
+
+
+def existing_rows_warning(plan: Plan, on_conflict: str, clean: bool,
+                          snapshot: bool = True) -> str | None:
+    """One warning naming every target table that holds rows already, and their fate."""
+    full = [(t, t.existing_rows) for t in plan.tables if t.existing_rows]
+    if not full:
+        return None
+    shown = ", ".join(f"{t.table} {'≈' if t.existing_estimated else ''}{rows:,}"
+                      f"{'+' if rows >= EXISTING_CAP else ''}" for t, rows in full)
+    count = (f"{len(full)} target tables already hold rows" if len(full) != 1
+             else "1 target table already holds rows")
+    return f"{count} ({shown}): {existing_fate(on_conflict, clean, snapshot)}"
 
 
 def trigger_warning(plan: Plan, triggers_run: bool | None) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from katarestore_tui.backup.catalog import Backup, BackupError, resolve_backup
 from katarestore_tui.backup.reader import backend_warning
@@ -52,8 +53,15 @@ from katarestore_tui.engine.locks import (
     bound_lock_waits,
     cancelled_by_stop,
 )
+from katarestore_tui.engine.maxerrors import ErrorRun, MaxErrors, skip_table
 from katarestore_tui.engine.options import RestoreOptions
-from katarestore_tui.engine.plan import Plan, build_plan, trigger_warning
+from katarestore_tui.engine.plan import (
+    EXISTING_CAP,
+    Plan,
+    build_plan,
+    existing_rows_warning,
+    trigger_warning,
+)
 from katarestore_tui.engine.quarantine import QuarantineWriter, quarantine_dir
 from katarestore_tui.engine.resume import check_checkpoint, check_resumable, file_marks
 from katarestore_tui.engine.scheduler import run_tables
@@ -68,6 +76,7 @@ from katarestore_tui.errors import (
     ConfigError,
     FatalError,
 )
+from katarestore_tui.history.live import LiveBeacon
 from katarestore_tui.history.runlog import RunLog, TableLog
 from katarestore_tui.history.runs import reserve_run_id
 from katarestore_tui.locations import run_dir
@@ -184,7 +193,7 @@ def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup
             "app's migrations first (katarestore fills existing tables, it does not create them)"
         )
     plan = build_plan(backup, schema, options.tables, options.exclude)
-    if refusal := plan.conflict_message():
+    if refusal := plan.conflict_message() or plan.unknown_message():
         raise ConfigError(refusal)
     if not plan.tables:
         raise FatalError(
@@ -199,7 +208,43 @@ def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup
         known = True
     if message := trigger_warning(plan, known):  # on the plan: dry runs and the TUI show it
         plan.warnings.append(message)
+    if not options.resume:  # a resume's tables hold its own rows: nothing to warn of
+        count_existing_rows(conn, plan)
+        if message := existing_rows_warning(plan, options.on_conflict, options.clean,
+                                            options.snapshot):
+            plan.warnings.insert(0, message)  # first: it decides what the run will do
     return plan
+
+
+def count_existing_rows(conn: psycopg.Connection, plan: Plan) -> None:
+    """Rows each target table holds now, counted up to EXISTING_CAP (a bounded scan).
+
+    Never waits on another session's lock (the plan must not queue behind the app): a table
+    locked exclusively gets the statistics' estimate instead."""
+    for table in plan.tables:
+        name = sql.Identifier(plan.schema.name, table.table)
+        query = sql.SQL("SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) AS held").format(
+            name, sql.Literal(EXISTING_CAP))
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE NOWAIT").format(name))
+                row = conn.execute(query).fetchone()
+                table.existing_rows = int(row[0]) if row else None
+        except psycopg.errors.LockNotAvailable:
+            table.existing_rows, table.existing_estimated = _estimated_rows(conn, name), True
+        except psycopg.Error:  # no SELECT privilege: the plan says nothing of it
+            table.existing_rows = None
+
+
+def _estimated_rows(conn: psycopg.Connection, name: sql.Identifier) -> int | None:
+    """The statistics' live-row count: no lock taken, possibly a little behind."""
+    try:
+        row = conn.execute(sql.SQL("SELECT n_live_tup FROM pg_stat_user_tables "
+                                   "WHERE relid = {}::regclass").format(
+                                       sql.Literal(name.as_string(conn)))).fetchone()
+    except psycopg.Error:
+        return None
+    return int(row[0]) if row else None
 
 
 def clean_refusal(plan: Plan) -> str | None:
@@ -219,9 +264,13 @@ def run_restore(
     cancel: threading.Event | None = None,
     plan: Plan | None = None,
     kind: RunKind | None = None,
+    on_errors: Callable[[ErrorRun], str] | None = None,
 ) -> RestoreResult:
     """Plan (unless `plan` is handed on from `prepare`) and, unless dry-run, load; never
-    raises for the operator's mistakes. `kind`: what the run log calls the run."""
+    raises for the operator's mistakes. `kind`: what the run log calls the run.
+
+    `on_errors`: asked (on a loader thread) when a table's records keep failing; answers
+    continue / skip / stop (engine/maxerrors.py). Default: the table stops, the rest go on."""
     cancel = cancel or threading.Event()
     began = time.monotonic()
     try:
@@ -250,7 +299,11 @@ def run_restore(
     with conn:
         run = _Run(options, conn, plan, sink, cancel, began, warnings, run_id)
         run.kind = kind or RunKind()
-        return run.execute()
+        run.errors = MaxErrors(options.max_errors, decide=on_errors or skip_table)
+        # History tells this run (loading now) from one a kill left "running" (#12.8)
+        with LiveBeacon(run_id, lambda: {name: {**s.to_dict(), "failing": s.failing}
+                                         for name, s in list(run.stats.items())}):
+            return run.execute()
 
 
 def _first_fk_entries(committed: int) -> Callable[[dict[str, Any]], bool]:
@@ -295,6 +348,7 @@ class _Run:
         self.stopwatch = StopWatch(cancel)  # a stop cancels the statement in flight
         self.waiter = LockWaiter(cancel, sink)
         self.kind = RunKind()
+        self.errors = MaxErrors()  # run_restore sets the operator's policy
         self.retries: list[dict[str, Any]] = []
         self.resumed: dict[str, checkpoint.Checkpoint] = {}  # a resume: what had committed
 
@@ -524,7 +578,8 @@ class _Run:
                 quarantine.forget(table_plan.table, lambda e: False)
             jobs.append(TableJob(table_plan, start))
         ctx = RunContext(self.options, self.schema, self.run_id, session, self.link, quarantine,
-                         self.sink, self.cancel, immediate=self.fk_mode == "immediate")
+                         self.sink, self.cancel, immediate=self.fk_mode == "immediate",
+                         errors=self.errors)
         # filled as tables start: a stopped run still logs its counts
         run_tables(jobs, ctx, results=self.stats)
 

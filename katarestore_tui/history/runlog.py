@@ -53,6 +53,9 @@ class TableLog:
     state: str = "waiting"
     error: str | None = None
     retry_applied: str | None = None  # the retry attempt whose outcome is in these counts
+    # failed records of the batch in flight, from a live run's heartbeat (history/live.py);
+    # never written to run.json (not in `failed` until the batch commits)
+    failing: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -110,6 +113,11 @@ class RunLog:
     retries: list[dict[str, Any]] = field(default_factory=list)  # each retry's outcome
     clean_copy: str | None = None  # the folder holding what --clean removed (engine.cleancopy)
     extra: dict[str, Any] = field(default_factory=dict)  # keys of other versions, kept
+    # what History sees of a run logged "running" (history/live.py), never written to disk:
+    # a process loads it now (live, its pid), or none does (interrupted: killed or crashed)
+    live: bool = False
+    interrupted: bool = False
+    pid: int | None = None
 
     # ------------------------------------------------------------ dict form (run.json)
 
@@ -181,9 +189,23 @@ class RunLog:
     # ------------------------------------------------------------ questions readers ask
 
     def is_resumable(self) -> bool:
-        """A run stopped part-way, or one that finished with tables a table error stopped."""
+        """A run stopped part-way, or one that finished with tables a table error stopped;
+        never one a process is loading right now (`live`, see history/live.py)."""
+        if self.live:
+            return False
         stopped = self.status in RESUMABLE_STATUSES or self.resumable
         return stopped and not self.options.get("dry_run")
+
+    @property
+    def shown_status(self) -> str:
+        """The status History shows: a "running" log no process loads is interrupted."""
+        return "interrupted" if self.interrupted else self.status
+
+    def live_fields(self) -> dict[str, Any]:
+        """What History's JSON adds to the log for a run logged "running"."""
+        if self.live:
+            return {"live": True, "pid": self.pid}
+        return {"live": False, "interrupted": True} if self.interrupted else {}
 
     @property
     def failed(self) -> int:

@@ -46,18 +46,17 @@ def test_open_filter_export_and_retry_failed_records(target: Target, tmp_path: P
 
             # filter by table, then by error text
             screen.query_one("#table-filter", Select).value = "courses"
-            await pilot.pause()
-            assert table.row_count == target.demo.expected["courses"]["failed"]
+            await wait_for(pilot, lambda: table.row_count
+                           == target.demo.expected["courses"]["failed"], what="the table filter")
             screen.query_one("#table-filter", Select).clear()
             await pilot.press("slash", *"nul character")
-            await pilot.pause()
+            await wait_for(pilot, lambda: 1 <= table.row_count < target.expected_failed(),
+                           what="the error filter")
             assert screen.query_one("#error-filter", Input).value == "nul character"
-            assert 1 <= table.row_count < target.expected_failed()
             assert all("NUL" in screen.entries[p]["message"] for p in screen.positions)
             await pilot.press("escape")  # leaves the filter field, stays on the screen
             screen.query_one("#error-filter", Input).value = ""
-            await pilot.pause()
-            assert table.row_count == target.expected_failed()
+            await wait_for(pilot, lambda: table.row_count == target.expected_failed())
 
             # mark two records and export them
             table.focus()
@@ -66,8 +65,9 @@ def test_open_filter_export_and_retry_failed_records(target: Target, tmp_path: P
             await pilot.press("e")
             await wait_for(pilot, lambda: isinstance(app.screen, ExportScreen))
             await pilot.press("enter")
-            await pilot.pause()
             exported = tmp_path / f"failed-{run_id}.jsonl"
+            await wait_for(pilot, lambda: exported.exists()
+                           and len(exported.read_text().splitlines()) == 2, what="the export")
             lines = exported.read_text().splitlines()
             assert len(lines) == 2 and all(json.loads(line)["record"] is not None for line in lines)
             assert os.stat(exported).st_mode & 0o777 == 0o600
@@ -77,10 +77,11 @@ def test_open_filter_export_and_retry_failed_records(target: Target, tmp_path: P
                 conn.execute("ALTER TABLE courses ALTER COLUMN title TYPE text")
             screen.marked.clear()
             screen.query_one("#table-filter", Select).value = "courses"
-            await pilot.pause()
+            await wait_for(pilot, lambda: table.row_count
+                           == target.demo.expected["courses"]["failed"])
             table.focus()
             await pilot.press("r")
-            await wait_for(pilot, lambda: not any(e["table"] == "courses" for e in screen.entries),
+            await wait_for(pilot, lambda: not any(e["table"] == "courses" for e in screen.entries.values()),
                            what="the retry")
             assert screen.total == target.expected_failed() - 1
         return run_id

@@ -82,7 +82,10 @@ def test_tables_and_exclude_name_tables_or_files(db: psycopg.Connection, tmp_pat
     plan = _plan(db, tmp_path, only=["Books", "authors", "nope"])
     assert [t.table for t in plan.tables] == ["authors", "books"]
     assert plan.excluded == ["a_cycle", "b_cycle", "reviews"]
-    assert any("--tables names 'nope'" in w for w in plan.warnings)
+    # a name that is neither a table nor a file is a refusal (ops #12.5), not a warning
+    assert list(plan.unknown_tables) == ["nope"]
+    message = plan.unknown_message()
+    assert message is not None and "'nope' is not a table of this backup" in message
 
     other = tmp_path / "other"
     plan = build_plan(open_backup(write_backup(other, FILES)), read_schema(db), exclude=["REVIEWS"])

@@ -1,8 +1,12 @@
-"""Screen 4: a run's quarantined records, filterable, each shown whole with its error."""
+"""Screen 4: a run's quarantined records, filterable, each shown whole with its error.
+
+A quarantine may hold more records than a screen should keep: the counts (by table and
+by error), the filter and the export read every file, streamed, in a thread; the list
+shows one page of the matches at a time (n / b page on).
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -12,19 +16,28 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
 
 from katarestore_tui.app import format as fmt
-from katarestore_tui.app.messages import QuarantineLoaded, RetryDone
+from katarestore_tui.app.messages import QuarantineCounted, QuarantinePage, RetryDone
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.screens.modals import ExportScreen
-from katarestore_tui.app.widgets.failures.failure_table import MAX_ROWS, FailureTable
+from katarestore_tui.app.widgets.failures.failure_table import FailureTable
 from katarestore_tui.app.widgets.failures.record_detail import ErrorView, RecordView
-from katarestore_tui.engine import quarantine_dir, read_quarantine, retry_run
+from katarestore_tui.engine import (
+    QuarantineCounts,
+    QuarantineFilter,
+    count_quarantine,
+    export_quarantine,
+    quarantine_dir,
+    quarantine_page,
+    retry_run,
+)
 from katarestore_tui.history.runlog import RunLog
 from katarestore_tui.history.runs import RunNotFound
-from katarestore_tui.jsontext import dumps_exact
 
-MAX_ENTRIES = 50_000  # kept in memory; the files on disk hold them all
+PAGE = 500  # records listed at once (a DataTable slows with very many rows)
+TOP_ERRORS = 3  # error groups named in the headline
 
 
 class FailuresScreen(KataScreen):
@@ -34,6 +47,8 @@ class FailuresScreen(KataScreen):
         Binding("r", "retry", "Retry table"),
         Binding("e", "export", "Export"),
         Binding("slash", "filter", "Filter"),
+        Binding("n", "page(1)", "Next page"),
+        Binding("b", "page(-1)", "Prev page"),
         Binding("y", "copy_record", "Copy", show=False),
         Binding("Y", "copy_error", "Copy error", show=False),
         Binding("escape,q", "back", "Back", key_display="esc"),
@@ -43,11 +58,15 @@ class FailuresScreen(KataScreen):
         super().__init__()
         self.run_id = run_id
         self.run: RunLog | None = None
-        self.entries: list[dict] = []
-        self.total = 0
-        self.positions: list[int] = []
-        self.marked: set[int] = set()
+        self.entries: dict[int, dict[str, Any]] = {}  # the page listed, by number in the quarantine
+        self.total = 0  # every entry of the quarantine
+        self.matched = 0  # every entry the filter matches
+        self.start = 0  # the first listed match's place among the matches
+        self.counts = QuarantineCounts()
+        self.positions: list[int] = []  # numbers listed, in order
+        self.marked: dict[int, dict[str, Any]] = {}  # kept across pages and filters
         self.current: int | None = None
+        self.first_page = True
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -80,64 +99,79 @@ class FailuresScreen(KataScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="quarantine")
     def load(self) -> None:
-        entries: list[dict[str, Any]] = []
-        total = 0
-        for entry in read_quarantine(self.run_id):
-            total += 1
-            if len(entries) < MAX_ENTRIES:
-                entries.append(entry)
-        self.post_message(QuarantineLoaded(entries, total))
+        """Count the whole quarantine (streamed), then list the first page."""
+        self.post_message(QuarantineCounted(count_quarantine(self.run_id)))
 
-    @on(QuarantineLoaded)
-    def loaded(self, message: QuarantineLoaded) -> None:
+    @on(QuarantineCounted)
+    def counted(self, message: QuarantineCounted) -> None:
         try:
             self.run = RunLog.load(self.run_id)
         except (RunNotFound, OSError, ValueError, TypeError, KeyError):
             self.run = None
-        self.entries, self.total = message.entries, message.total
+        self.counts, self.total = message.counts, message.counts.total
         self.marked.clear()
-        tables = sorted({e.get("table", "") for e in self.entries})
+        tables = sorted(self.counts.tables)
         select = self.query_one("#table-filter", Select)
         keep = select.value if select.value in tables else Select.NULL
-        select.set_options([(t, t) for t in tables])
-        select.value = keep
+        with self.prevent(Select.Changed):
+            select.set_options([(t, t) for t in tables])
+            select.value = keep
+        self.fetch(self.where(), 0)
+
+    def where(self) -> QuarantineFilter:
+        value = self.query_one("#table-filter", Select).value
+        return QuarantineFilter(value if isinstance(value, str) else None,
+                                self.query_one("#error-filter", Input).value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="page")
+    def fetch(self, where: QuarantineFilter, start: int) -> None:
+        """Read every file for the matches; keep one page. A newer filter cancels this."""
+        worker = get_current_worker()
+        page, matched = quarantine_page(self.run_id, where, start, PAGE,
+                                        stop=lambda: worker.is_cancelled)
+        if not worker.is_cancelled:
+            self.post_message(QuarantinePage(page, matched, start))
+
+    @on(QuarantinePage)
+    def paged(self, message: QuarantinePage) -> None:
+        self.entries, self.matched, self.start = message.entries, message.matched, message.start
+        self.positions = list(message.entries)
         table = self.query_one(FailureTable)
         table.loading = False
-        self.apply_filter()
-        table.focus()
+        table.show(self.entries, self.positions, self.marked)
+        self.current = self.positions[0] if self.positions else None
+        self.show_current()
+        self.show_head()
+        if self.first_page:
+            self.first_page = False
+            table.focus()
 
     @on(Select.Changed, "#table-filter")
     @on(Input.Changed, "#error-filter")
     def filter_changed(self) -> None:
-        self.apply_filter()
+        self.fetch(self.where(), 0)
 
-    def apply_filter(self) -> None:
-        value = self.query_one("#table-filter", Select).value
-        table = value if isinstance(value, str) else None
-        needle = self.query_one("#error-filter", Input).value.strip().lower()
-        fields = ("message", "detail", "column", "sqlstate")
-        self.positions = [
-            i for i, e in enumerate(self.entries)
-            if (table is None or e.get("table") == table)
-            and (not needle or any(needle in str(e.get(f) or "").lower() for f in fields))
-        ]
-        self.query_one(FailureTable).show(self.entries, self.positions, self.marked)
-        self.current = self.positions[0] if self.positions else None
-        self.show_current()
-        self.show_head()
+    def action_page(self, step: int) -> None:
+        start = self.start + step * PAGE
+        if 0 <= start < self.matched:
+            self.fetch(self.where(), start)
 
     def show_head(self) -> None:
-        shown = len(self.positions)
-        parts = [f"Run {self.run_id}", f"{fmt.count(self.total)} failed {fmt.noun(self.total, 'record')}",
-                 f"{fmt.count(shown)} shown"]
-        if shown > MAX_ROWS:
-            parts.append(f"first {MAX_ROWS:,} listed: filter to narrow")
-        if self.total > len(self.entries):
-            parts.append(f"first {MAX_ENTRIES:,} read")
+        listed = len(self.positions)
+        # the run's id is in the quarantine's path below: this line stays within 80 columns
+        parts = [f"{fmt.count(self.total)} failed {fmt.noun(self.total, 'record')}",
+                 f"{fmt.count(self.matched)} match"]
+        if self.matched > listed:
+            parts.append(f"{self.start + 1:,}–{self.start + listed:,} shown (n/b: pages)")
         if self.marked:
             parts.append(f"{len(self.marked):,} marked")
+        groups = [f"{escape(code)} {escape(table)} {count:,}"
+                  for (table, code), count in self.counts.top_errors(TOP_ERRORS)]
+        more = len(self.counts.errors) - len(groups)
+        by_error = "[dim]By error[/] " + " · ".join(groups) + (f" · {more} more" if more > 0 else "")
         where = escape(fmt.short_path(quarantine_dir(self.run_id)))
-        self.query_one("#failure-head", Static).update(" · ".join(parts) + f"\n[dim]Quarantine[/] {where}")
+        self.query_one("#failure-head", Static).update(
+            " · ".join(parts) + (f"\n{by_error}" if groups else "") + f"\n[dim]Quarantine[/] {where}")
 
     @on(DataTable.RowHighlighted, "#failure-list")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -156,10 +190,6 @@ class FailuresScreen(KataScreen):
         self.query_one(ErrorView).show(entry)
 
     # ------------------------------------------------------------ actions
-
-    def selection(self) -> list[int]:
-        """Marked records, else every record that matches the filters."""
-        return sorted(self.marked) if self.marked else list(self.positions)
 
     def action_copy_record(self) -> None:
         """y: the record as shown, to the terminal's clipboard (OSC 52: works over SSH and tmux)."""
@@ -183,9 +213,9 @@ class FailuresScreen(KataScreen):
             return
         position = self.current
         if position in self.marked:
-            self.marked.discard(position)
+            del self.marked[position]
         else:
-            self.marked.add(position)
+            self.marked[position] = self.entries[position]
         table = self.query_one(FailureTable)
         table.set_mark(position, position in self.marked)
         table.action_cursor_down()
@@ -201,8 +231,9 @@ class FailuresScreen(KataScreen):
             self.app.pop_screen()
 
     def action_retry(self) -> None:
-        positions = sorted(self.marked) or ([self.current] if self.current is not None else [])
-        tables = sorted({self.entries[p].get("table", "") for p in positions})
+        chosen = list(self.marked.values()) or (
+            [self.entries[self.current]] if self.current is not None else [])
+        tables = sorted({e.get("table", "") for e in chosen})
         if not tables:
             self.notify("no record selected", severity="warning")
             return
@@ -235,28 +266,34 @@ class FailuresScreen(KataScreen):
         self.load()
 
     def action_export(self) -> None:
-        chosen = self.selection()
-        if not chosen:
+        """The marked records, else every record the filter matches (all pages)."""
+        count = len(self.marked) or self.matched
+        if not count:
             self.notify("nothing to export", severity="warning")
             return
         value = self.query_one("#table-filter", Select).value
         suffix = f"-{value}" if isinstance(value, str) else ""
         default = str(Path.cwd() / f"failed-{self.run_id}{suffix}.jsonl")
-        self.app.push_screen(ExportScreen(len(chosen), default),
-                             lambda path: self.export(chosen, path))
+        where, numbers = self.where(), set(self.marked) if self.marked else None
 
-    def export(self, positions: list[int], path: str | None) -> None:
+        def chosen(path: str | None) -> None:
+            self.export(where, numbers, path)
+
+        self.app.push_screen(ExportScreen(count, default), chosen)
+
+    @work(thread=True, exit_on_error=False, group="export")
+    def export(self, where: QuarantineFilter, numbers: set[int] | None, path: str | None) -> None:
         if not path:
             return
         target = Path(path).expanduser()
         try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.writelines(dumps_exact(self.entries[p]) + "\n" for p in positions)
+            written = export_quarantine(self.run_id, where, target, numbers)
         except OSError as exc:
-            self.notify(f"cannot write {target}: {exc.strerror}", severity="error", timeout=12)
+            self.app.call_from_thread(self.notify, f"cannot write {target}: {exc.strerror}",
+                                      severity="error", timeout=12)
             return
-        self.notify(f"wrote {fmt.plural(len(positions), 'record')} to {target}", title="Exported")
+        self.app.call_from_thread(self.notify, f"wrote {fmt.plural(written, 'record')} to "
+                                  f"{target}", title="Exported")
 
     def worker_failed(self, worker) -> None:
         self.query_one(FailureTable).loading = False

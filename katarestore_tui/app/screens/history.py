@@ -12,8 +12,11 @@ from textual.widgets import DataTable, Footer, Header, Input
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.history.run_views import RunDetail, RunTable
 from katarestore_tui.engine import RestoreOptions, resume_options
+from katarestore_tui.history.live import with_live
 from katarestore_tui.history.runlog import RunLog, list_run_logs
+from katarestore_tui.history.runs import RunNotFound
 
+LIVE_SECONDS = 1.0  # a running run's counts are read again this often
 MAX_RUNS = 500
 
 
@@ -46,15 +49,17 @@ class HistoryScreen(KataScreen):
         self.query_one("#runs").border_title = "Runs, newest first (↻ resumable)"
         self.query_one("#run-filter").display = False
         self.action_reload()
+        self.set_interval(LIVE_SECONDS, self.refresh_live)
 
     def action_reload(self) -> None:
-        self.all_runs = [r for r in list_run_logs(MAX_RUNS) if r.kind == "restore"]
+        # a run loading now: its live counts (history/live.py)
+        self.all_runs = [with_live(r) for r in list_run_logs(MAX_RUNS) if r.kind == "restore"]
         self.apply_filter()
         self.query_one(RunTable).focus()
 
     def apply_filter(self) -> None:
         needle = self.query_one("#run-filter", Input).value.strip().lower()
-        fields = ("run_id", "status", "backup", "target")
+        fields = ("run_id", "shown_status", "backup", "target")
         self.runs = [r for r in self.all_runs
                      if not needle or any(needle in str(getattr(r, f) or "").lower() for f in fields)]
         table = self.query_one(RunTable)
@@ -93,6 +98,23 @@ class HistoryScreen(KataScreen):
         detail.show(run)
         self.refresh_bindings()
 
+    def refresh_live(self) -> None:
+        """Runs loading now: their live counts; their end (or their process's death) shows."""
+        table = self.query_one(RunTable)
+        for i, run in enumerate(self.all_runs):
+            if not run.live:  # finished or interrupted runs do not change by themselves
+                continue
+            try:
+                fresh = with_live(RunLog.load(run.run_id))
+            except (RunNotFound, OSError, ValueError):
+                continue
+            self.all_runs[i] = fresh
+            self.runs = [fresh if r.run_id == fresh.run_id else r for r in self.runs]
+            if any(r.run_id == fresh.run_id for r in self.runs):
+                table.update_run(fresh)
+            if self.current is not None and self.current.run_id == fresh.run_id:
+                self.show(fresh)
+
     @on(DataTable.RowHighlighted, "#runs")
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
         self.show(next((r for r in self.runs if r.run_id == event.row_key.value), None))
@@ -102,7 +124,7 @@ class HistoryScreen(KataScreen):
         self.action_failures()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "resume":
+        if action == "resume":  # never a run loading now (is_resumable says no to it)
             return bool(self.current and self.current.is_resumable())
         if action == "failures":
             return bool(self.current and self.current.failed)

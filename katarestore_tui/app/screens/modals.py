@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from katarestore_tui.app.format import plural
+from katarestore_tui.engine import ErrorRun
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -135,3 +136,49 @@ class ExportScreen(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class TooManyErrorsScreen(ModalScreen[str]):
+    """A table's records keep failing with one error: go on, skip the table, or stop.
+
+    The load waits for the answer with nothing in flight (the batch rolled back);
+    Escape skips the table, as the CLI does.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "answer('continue')", "Go on"),
+        Binding("s,escape", "answer('skip')", "Skip table"),
+        Binding("x", "answer('stop')", "Stop run"),
+    ]
+    AUTO_FOCUS = "#skip"  # (not on_mount: a key may answer before the dialog is mounted)
+
+    def __init__(self, run: ErrorRun) -> None:
+        super().__init__(classes="dialog-screen")
+        self.run = run
+
+    def compose(self) -> ComposeResult:
+        run = self.run
+        why = (f"more than {run.limit:,} records failed (--max-errors {run.limit})"
+               if run.limit is not None else f"its first {run.failed:,} records all failed")
+        where = "" if run.example_index is None else f" #{run.example_index}"
+        with Vertical(classes="dialog") as box:
+            box.border_title = f"{run.table}: records keep failing"
+            yield Static(
+                f"[b]{escape(run.table)}[/b] stopped: {why}.\n"
+                f"[b]{escape(run.sqlstate or 'refused before loading')}[/b] "
+                f"{escape(run.message)}\nExample record{where}: {escape(run.example_text)}\n\n"
+                "The batch in flight was rolled back; committed rows stay and the table "
+                "is resumable once the cause is fixed.",
+                classes="dialog-text", markup=True,
+            )
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Go on (c)", id="continue")
+                yield Button("Skip table (s)", variant="primary", id="skip")
+                yield Button("Stop run (x)", variant="error", id="stop")
+
+    def action_answer(self, value: str) -> None:
+        self.dismiss(value)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "skip")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,12 +20,15 @@ from textual.worker import Worker
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.messages import EngineEvent, RestoreDone
 from katarestore_tui.app.screens.base import KataScreen
-from katarestore_tui.app.screens.modals import ConfirmScreen
+from katarestore_tui.app.screens.modals import ConfirmScreen, TooManyErrorsScreen
 from katarestore_tui.app.widgets.restore.overall import OverallProgress
 from katarestore_tui.app.widgets.restore.summary import RunSummary
 from katarestore_tui.app.widgets.restore.table_pane import TablePane
 from katarestore_tui.engine import (
     LOADING,
+    SKIP,
+    STOP,
+    ErrorRun,
     Event,
     LockWait,
     Phase,
@@ -112,10 +116,28 @@ class RestoreScreen(KataScreen):
     def restore(self) -> None:
         try:
             result = run_restore(self.options, self.backup_root, self.sink, self.cancel_event,
-                                 plan=self.plan)
+                                 plan=self.plan, on_errors=self.ask_errors)
             self.post_message(RestoreDone(result))
         finally:
             self.done_event.set()
+
+    def ask_errors(self, run: ErrorRun) -> str:
+        """On the loader's thread: a table's records keep failing; the operator answers
+        (the load waits with nothing in flight). A stop or a hang-up meanwhile is a stop."""
+        answer: Future[str] = Future()
+
+        def ask() -> None:
+            self.log_line(f"{run.table}: {run.text()}", at=self.clock(), style="error")
+            self.app.push_screen(TooManyErrorsScreen(run),
+                                 lambda choice: answer.set_result(choice or SKIP))
+
+        self.app.call_from_thread(ask)
+        while not self.cancel_event.is_set():
+            try:
+                return answer.result(timeout=0.2)
+            except TimeoutError:
+                continue
+        return STOP
 
     def sink(self, event: Event) -> None:
         """Called on the loader's thread: only posts (non-blocking, thread-safe)."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
+from typing import Any
+
 from katarestore_tui.app.widgets.lists import ListTable
 
 MARK = "●"
@@ -23,7 +26,8 @@ class FailureTable(ListTable):
         self.add_column("SQLSTATE", key="sqlstate")
         self.add_column("Message", key="message")
 
-    def show(self, entries: list[dict], positions: list[int], marked: set[int]) -> None:
+    def show(self, entries: Mapping[int, dict[str, Any]], positions: list[int],
+             marked: Container[int]) -> None:
         """`positions` index `entries`; they become the row keys."""
         self.clear()
         for position in positions[:MAX_ROWS]:

@@ -48,17 +48,27 @@ class RunTable(ListTable):
                 self.add_column(label, key=key)
         self.clear()
         for run in runs:
-            cells = {
-                "resumable": RESUMABLE if run.is_resumable() else " ",
-                "status": run.status,
-                "run": run.run_id,
-                "records": fmt.count(run.totals.get("records")),
-                "failed": fmt.count(run.totals.get("failed")),
-                "backup": run.backup.rstrip("/").rsplit("/", 1)[-1],
-                "time": fmt.duration(run.seconds),
-                "target": run.target,
-            }
+            cells = self.cells(run)
             self.add_row(*(cells[key] for key, _ in wanted), key=run.run_id)
+
+    @staticmethod
+    def cells(run: RunLog) -> dict[str, str]:
+        return {
+            "resumable": RESUMABLE if run.is_resumable() else " ",
+            "status": run.shown_status,  # running (loading now) or interrupted (killed)
+            "run": run.run_id,
+            "records": fmt.count(run.totals.get("records")),
+            "failed": fmt.count(run.totals.get("failed")),
+            "backup": run.backup.rstrip("/").rsplit("/", 1)[-1],
+            "time": fmt.duration(run.seconds),
+            "target": run.target,
+        }
+
+    def update_run(self, run: RunLog) -> None:
+        """A running run's live counts, in place (the cursor stays where it is)."""
+        cells = self.cells(run)
+        for column in self.columns:
+            self.update_cell(run.run_id, column, cells[str(column.value)])
 
 
 class RunDetail(Vertical):
@@ -78,8 +88,13 @@ class RunDetail(Vertical):
             info.update("[dim]no run selected[/]")
             return
         options = run.options
-        status = run.status
+        status = run.shown_status
         resumable = " · [b $text-warning]resumable: press r[/]" if run.is_resumable() else ""
+        if run.live:
+            resumable = (f" · [b $text-success]loading now[/] (pid {run.pid}; counts "
+                         "refresh every second; stop it on its own screen or with Ctrl-C)")
+        elif run.interrupted:
+            resumable = " · no process is loading it (killed or crashed)" + resumable
         lines = [
             f"[b]{escape(status)}[/b]{resumable} · started {escape(started(run))}"
             f" · took {fmt.duration(run.seconds)}",

@@ -21,17 +21,25 @@ def keys_summary(table: TablePlan) -> str:
     return ", ".join(parts)
 
 
+def existing_text(rows: int | None) -> str:
+    """Rows the target table holds before the run: what the operator must not overlook."""
+    if rows is None:
+        return "?"
+    return "empty" if rows == 0 else fmt.plural(rows, "row")
+
+
 class OrderTable(ListTable):
     """Tables in load order (parents first)."""
 
     def show(self, plan: Plan) -> None:
         self.cursor_type = "row"
-        self.add_columns("#", "Table", "Size", "Keys", "Parents (loaded before)")
+        self.add_columns("#", "Table", "Size", "In target", "Keys", "Parents (loaded before)")
         for number, table in enumerate(plan.tables, 1):
             self.add_row(
                 str(number),
                 table.table,
                 fmt.size(table.file.size),
+                ("≈" if table.existing_estimated else "") + existing_text(table.existing_rows),
                 keys_summary(table),
                 ", ".join(table.parents) or "–",
                 key=table.table,
@@ -76,4 +84,6 @@ class NotesView(Static):
                          f"{escape(', '.join(plan.tables_without_file))}")
         if plan.excluded:
             lines.append(f"[b]Excluded[/b]: {escape(', '.join(plan.excluded))}")
+        if not lines and any(t.existing_rows for t in plan.tables):  # never "no warnings" then
+            lines.append("[$text-warning]•[/] target tables hold rows already (see In target)")
         self.update("\n".join(lines) or "[$text-success]No warnings: every file matches a table.[/]")

@@ -30,7 +30,7 @@ class OverallProgress(Vertical):
         total = max(bytes_total, 1)
         self.query_one(ProgressBar).update(total=total, progress=total if finished else min(read, total))
         records = sum(s.records for s in stats.values())
-        failed = sum(s.failed for s in stats.values())
+        failed = sum(s.failed + s.failing for s in stats.values())  # live: the batch in flight
         parts = [fmt.plural(records, "record"), f"{fmt.count(failed)} failed",
                  f"elapsed {fmt.duration(elapsed)}"]
         if not (finished or ended):

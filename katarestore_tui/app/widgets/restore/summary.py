@@ -30,8 +30,16 @@ class RunSummary(Static):
         totals = {k: sum(getattr(s, k) for s in done.tables.values())
                   for k in ("records", "loaded", "duplicates", "failed")}
         style = STATUS_STYLE.get(done.status, "$text-error")
+        # a file cut short (or a table stopped) is the headline, not one warning among many
+        faults = [s for s in done.tables.values() if s.error and s.state in ("partial", "failed")]
+        headline = STATUS_TEXT.get(done.status, done.status)
+        if done.status == "partial" and faults:
+            headline = (f"Finished with problems: {', '.join(s.table for s in faults)} did not "
+                        "load whole" + ("; some records are in quarantine" if totals["failed"]
+                                        else ""))
         lines = [
-            f"[b {style}]{STATUS_TEXT.get(done.status, done.status)}[/]",
+            f"[b {style}]{escape(headline)}[/]",
+            *(f"[b $text-error]{escape(s.table)}: {escape(s.error or '')}[/]" for s in faults),
             f"{fmt.plural(totals['records'], 'record')} in {fmt.duration(done.seconds)} "
             f"({fmt.rate(totals['records'], done.seconds)})",
             f"{fmt.count(totals['loaded'])} loaded · {fmt.plural(totals['duplicates'], 'duplicate')} · "

@@ -32,8 +32,9 @@ COMPACT_STATES = (WAITING, DONE, SKIPPED)
 def counts_line(stats: TableStats) -> str:
     parts = [fmt.plural(stats.records, "record"), f"{fmt.count(stats.loaded)} loaded"]
     parts.append(f"{fmt.count(stats.duplicates)} dup")
-    failed = f"{fmt.count(stats.failed)} failed"
-    parts.append(f"[b $text-error]{failed}[/]" if stats.failed else failed)
+    failures = stats.failed + stats.failing  # live: the batch in flight's failures too
+    failed = f"{fmt.count(failures)} failed"
+    parts.append(f"[b $text-error]{failed}[/]" if failures else failed)
     parts.append(fmt.rate(stats.records, stats.seconds))
     return " · ".join(parts)
 
