@@ -27,7 +27,7 @@ from katarestore_tui.words import plural
 RUN_DEFINING_OPTIONS = ("schema", "tables", "exclude", "on_conflict", "single_transaction",
                         "triggers")
 # What a resume takes from the run's log unless the operator sets it anew.
-INHERITED_OPTIONS = (*RUN_DEFINING_OPTIONS, "jobs", "batch_size", "fk_mode",
+INHERITED_OPTIONS = (*RUN_DEFINING_OPTIONS, "jobs", "batch_size", "fk_mode", "max_errors",
                      "snapshot", "snapshot_dir")  # a resume that cleans again keeps its copy choice
 
 _DEFAULTS: dict[str, Any] = {

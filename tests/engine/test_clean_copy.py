@@ -102,7 +102,7 @@ def test_no_snapshot_keeps_no_copy_and_the_cli_says_so(db: psycopg.Connection, d
     result = run_restore(options(db_dsn, backup, clean=True, snapshot=False,
                                  snapshot_dir=str(copies)), tmp_path)
     assert result.exit_code == EXIT_OK, result.error
-    assert read_run(result.run_id)["clean_copy"] is None
+    assert read_run(result.run_id).get("clean_copy") is None
     assert not copies.exists()
 
 

@@ -23,7 +23,8 @@ from tests.helpers import write_backup
 # A run started with every run option away from its default.
 STARTED_WITH = {"schema": "public", "batch_size": 7, "jobs": 2, "on_conflict": "update",
                 "tables": ["authors", "books"], "exclude": [], "single_transaction": False,
-                "fk_mode": "immediate", "triggers": "on"}
+                "fk_mode": "immediate", "triggers": "on", "max_errors": 50, "snapshot": False,
+                "snapshot_dir": "/srv/katarestore/copies"}
 
 
 @pytest.fixture
