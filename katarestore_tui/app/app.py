@@ -191,8 +191,14 @@ class KatarestoreApp(App[int]):
         from katarestore_tui.app.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            # the section of the screen it was opened on comes first (HELP_SECTION)
-            self.push_screen(HelpScreen(getattr(self.screen, "HELP_SECTION", None)))
+            # the section of the screen it was opened on comes first (HELP_SECTION); one help
+            # screen per section, built once: opening it again during a load then costs a
+            # repaint, not a compose and a render of every key table (scripts/key_latency.py)
+            section = getattr(self.screen, "HELP_SECTION", None)
+            name = f"help:{section}"
+            if not self.is_screen_installed(name):
+                self.install_screen(HelpScreen(section), name)
+            self.push_screen(name)
 
     def action_history(self) -> None:
         from katarestore_tui.app.screens.history import HistoryScreen
