@@ -81,6 +81,7 @@ class RestoreScreen(KataScreen):
         self.warnings: list[str] = []
         self.lock_wait: LockWait | None = None  # the wait shown, with a live timer
         self.follow: str | None = None  # a table that started loading, until it is in view
+        self.earlier_records = 0  # a resume: records the stopped run had committed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -176,6 +177,7 @@ class RestoreScreen(KataScreen):
 
     def run_started(self, event: RunStarted) -> None:
         self.run_id, self.started_at, self.bytes_total = event.run_id, event.at, event.bytes_total
+        self.earlier_records = event.earlier_records
         self.query_one("#panes").border_title = f"Tables · run {event.run_id}"
         self.log_line(f"run {event.run_id} into {event.target}; foreign keys: {event.fk_mode}", at=event.at)
         for name in event.tables:  # on resume, the engine says which tables were finished
@@ -201,7 +203,7 @@ class RestoreScreen(KataScreen):
         self.add_class("-finished")
         self.log_line(f"run {event.status} in {fmt.duration(event.seconds)}", at=event.at)
         summary = self.query_one(RunSummary)
-        summary.show_finished(event, self.warnings)
+        summary.show_finished(event, self.warnings, self.earlier_records)
         self.show_summary(True)
         self.refresh_bindings()
 
