@@ -15,10 +15,12 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker
 
 from katarestore_tui.app.commands import KatarestoreCommands
+from katarestore_tui.app.errors_seen import ErrorList
 from katarestore_tui.app.messages import TargetResolved
 from katarestore_tui.app.preferences import THEMES, Preferences, load_preferences, save_preferences
 from katarestore_tui.app.screens.base import report_worker_state
@@ -46,6 +48,7 @@ class KatarestoreApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False),
+        Binding("ctrl+e", "errors", "Errors", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -73,6 +76,7 @@ class KatarestoreApp(App[int]):
         self.prefs: Preferences = load_preferences()
         self.runs: list[tuple[threading.Event, threading.Event]] = []
         self.event_loop: asyncio.AbstractEventLoop | None = None
+        self.errors_seen = ErrorList(now)  # every error toast, kept for the Errors screen
 
     def get_default_screen(self) -> PickerScreen:
         return PickerScreen()
@@ -197,6 +201,25 @@ class KatarestoreApp(App[int]):
         self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
         self.prefs.theme = self.theme
         self.remember(self.prefs)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """A toast; an error is also kept (Errors screen) and written in every restore
+        screen's log, so it outlives its toast."""
+        if severity == "error":
+            self.errors_seen.add(title, message)
+            from katarestore_tui.app.screens.restore import RestoreScreen
+
+            for screen in self.screen_stack:
+                if isinstance(screen, RestoreScreen):
+                    screen.log_line(f"error: {title + ': ' if title else ''}{message}", style="error")
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def action_errors(self) -> None:
+        from katarestore_tui.app.screens.errors import ErrorsScreen
+
+        if not isinstance(self.screen, ErrorsScreen):
+            self.push_screen(ErrorsScreen(self.errors_seen.items))
 
     def action_help(self) -> None:
         from katarestore_tui.app.screens.help import HelpScreen

@@ -13,6 +13,7 @@ COMMANDS = (
     ("Failed records of the last run", "Quarantined records with their errors", "app.last_failures"),
     ("Benchmark", "Compare restore strategies on a backup", "app.benchmark"),
     ("Toggle dark / light theme", "Switch between textual-dark and textual-light", "app.toggle_theme"),
+    ("Errors", "Every error shown in this session, after its toast has gone", "app.errors"),
     ("Help", "Keys of every screen", "app.help"),
     ("Quit", "Stop any running restore (resumable) and leave", "app.quit"),
 )
