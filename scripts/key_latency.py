@@ -104,7 +104,9 @@ def one_app(app_dir: Path, server: str, backup_root: Path, presses: int) -> dict
                "XDG_CONFIG_HOME": str(home / "config"), "TERM": "xterm-256color"}
         command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(
             [sys.executable, "-m", "katarestore_tui", "--dsn", dsn, "--backup-root", str(backup_root)])
-        tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", command)
+        # the pane stays after the app exits, so a crash is shown rather than a lost session
+        tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24",
+             f"{command}; echo KEYLAT-EXIT $?; sleep 600")
         if wait_for(session, "Plan", True, timeout=30) is None:
             raise SystemExit("the app did not start:\n" + screen(session))
         time.sleep(1.0)  # let the first screen settle (backup sizes are read in a worker)
