@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker
@@ -53,16 +52,6 @@ class KatarestoreApp(App[int]):
     ]
 
     target_label: reactive[str] = reactive("Target  looking for the database…")
-
-    def get_driver_class(self) -> type[Driver]:
-        """Textual's choice, but on a POSIX terminal a driver whose Escape answers in
-        ESCDELAY rather than 0.1 s (app/driver.py)."""
-        chosen = super().get_driver_class()
-        if chosen.__module__ == "textual.drivers.linux_driver":  # not Windows, not web
-            from katarestore_tui.app.driver import QuickEscapeDriver
-
-            return QuickEscapeDriver
-        return chosen
 
     def __init__(self, dsn: str | None = None, backup_root: Path | None = None,
                  backup: str | None = None, now: Callable[[], datetime] = datetime.now) -> None:
