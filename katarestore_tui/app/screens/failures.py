@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.messages import QuarantineLoaded, RetryDone
@@ -19,6 +19,7 @@ from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.screens.modals import ExportScreen
 from katarestore_tui.app.widgets.failures.failure_table import MAX_ROWS, FailureTable
 from katarestore_tui.app.widgets.failures.record_detail import ErrorView, RecordView
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.engine import quarantine_dir, read_quarantine, retry_run
 from katarestore_tui.history.runlog import RunLog
 from katarestore_tui.history.runs import RunNotFound
@@ -65,7 +66,7 @@ class FailuresScreen(KataScreen):
                     yield RecordView(id="record")
                 with VerticalScroll(id="error-box"):
                     yield ErrorView(id="error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 140, "-narrow")

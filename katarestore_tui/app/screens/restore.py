@@ -13,13 +13,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, RichLog
+from textual.widgets import Header, RichLog
 from textual.worker import Worker
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.messages import EngineEvent, RestoreDone
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.screens.modals import ConfirmScreen
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.app.widgets.restore.overall import OverallProgress
 from katarestore_tui.app.widgets.restore.summary import RunSummary
 from katarestore_tui.app.widgets.restore.table_pane import TablePane
@@ -90,7 +91,7 @@ class RestoreScreen(KataScreen):
         yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000, min_width=20)
         with VerticalScroll(id="summary-box"):
             yield RunSummary(id="summary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#panes").border_title = "Tables"
