@@ -37,8 +37,12 @@ POLL = 0.004  # seconds between two captures
 TIMEOUT = 5.0
 
 
+SOCKET = f"keylat-{os.getpid()}"  # a tmux server of our own: others' options and kills stay out
+
+
 def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(["tmux", "-L", SOCKET, *args], check=True, capture_output=True,
+                          text=True).stdout
 
 
 def screen(session: str) -> str:
@@ -62,8 +66,9 @@ def press_and_wait(session: str, key: str, mark: str, shown: bool) -> float | No
     return None if took is None else time.perf_counter() - start
 
 
-def measure(session: str, presses: int, while_mark: str | None) -> dict[str, list[float]]:
-    """`?` then Escape, `presses` times (only while `while_mark` is on screen, if given)."""
+def measure(session: str, presses: int, while_mark: str | None,
+            close_key: str = "Escape") -> dict[str, list[float]]:
+    """`?` then `close_key`, `presses` times (only while `while_mark` is on screen, if given)."""
     found: dict[str, list[float]] = {"open": [], "close": []}
     for _ in range(presses):
         if while_mark is not None and while_mark not in screen(session):
@@ -73,7 +78,7 @@ def measure(session: str, presses: int, while_mark: str | None) -> dict[str, lis
             break
         found["open"].append(opened)
         time.sleep(0.05)  # an operator reads for a moment
-        closed = press_and_wait(session, "Escape", HELP_MARK, False)
+        closed = press_and_wait(session, close_key, HELP_MARK, False)
         if closed is None:
             break
         found["close"].append(closed)
@@ -87,7 +92,8 @@ def scratch_dsn(server: str, name: str) -> str:
     return make_conninfo(**params)
 
 
-def one_app(app_dir: Path, server: str, backup_root: Path, presses: int) -> dict[str, dict]:
+def one_app(app_dir: Path, server: str, backup_root: Path, presses: int,
+            close_key: str = "Escape") -> dict[str, dict]:
     """Idle and loading figures for the checkout in `app_dir`."""
     from katarestore_tui.demo import create_demo_schema
 
@@ -101,7 +107,7 @@ def one_app(app_dir: Path, server: str, backup_root: Path, presses: int) -> dict
         with psycopg.connect(dsn, autocommit=True) as conn:
             create_demo_schema(conn, drop_existing=True)
         env = {"PYTHONPATH": str(app_dir.resolve()), "XDG_DATA_HOME": str(home / "data"),
-               "XDG_CONFIG_HOME": str(home / "config"), "TERM": "xterm-256color"}
+               "XDG_CONFIG_HOME": str(home / "config")}
         command = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items()) + " " + shlex.join(
             [sys.executable, "-m", "katarestore_tui", "--dsn", dsn, "--backup-root", str(backup_root)])
         # the pane stays after the app exits, so a crash is shown rather than a lost session
@@ -110,17 +116,17 @@ def one_app(app_dir: Path, server: str, backup_root: Path, presses: int) -> dict
         if wait_for(session, "Plan", True, timeout=30) is None:
             raise SystemExit("the app did not start:\n" + screen(session))
         time.sleep(1.0)  # let the first screen settle (backup sizes are read in a worker)
-        idle = measure(session, presses, None)
+        idle = measure(session, presses, None, close_key)
         tmux("send-keys", "-t", session, "p")
         if wait_for(session, "Start restore", True, timeout=60) is None:
             raise SystemExit("no plan screen:\n" + screen(session))
         tmux("send-keys", "-t", session, "s")
         if wait_for(session, LOADING_MARK, True, timeout=120) is None:
             raise SystemExit("lesson_progress never loaded:\n" + screen(session))
-        loading = measure(session, presses, LOADING_MARK)
+        loading = measure(session, presses, LOADING_MARK, close_key)
         return {"idle": idle, "loading": loading}
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-session", "-t", session], capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
@@ -140,6 +146,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per app directory")
     parser.add_argument("--app-dir", type=Path, action="append", default=None,
                         help="checkout to measure (repeatable; default: this one)")
+    parser.add_argument("--close-key", default="Escape",
+                        help="the key that closes help (tmux send-keys name: Escape, q)")
     parser.add_argument("--server", default=os.environ.get(
         "KATARESTORE_TEST_DSN", "host=127.0.0.1 port=5432 user=root dbname=postgres"))
     parser.add_argument("--backup-root", type=Path, default=None,
@@ -159,19 +167,20 @@ def main() -> int:
     results: dict[str, dict[str, dict[str, list[float]]]] = {}
     for _ in range(args.repeat):
         for app_dir in dirs:  # interleaved, so both versions see the same machine
-            got = one_app(app_dir, args.server, root, args.presses)
+            got = one_app(app_dir, args.server, root, args.presses, args.close_key)
             mine = results.setdefault(str(app_dir), {})
             for phase, keys in got.items():
                 for key, values in keys.items():
                     mine.setdefault(f"{phase} {key}", []).extend(values)
     print(f"key latency at 80x24, {args.rows:,}-record lesson_progress, "
-          f"{args.repeat} run(s) x {args.presses} presses")
+          f"{args.repeat} run(s) x {args.presses} presses of ? then {args.close_key}")
     for app_dir, figures in results.items():
         print(app_dir)
         for label in ("idle open", "idle close", "loading open", "loading close"):
             print(f"  {label:14} {ms(figures.get(label, []))}")
     if args.backup_root is None:
         shutil.rmtree(root, ignore_errors=True)
+    subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
     return 0
 
 
