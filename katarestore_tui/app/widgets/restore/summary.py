@@ -31,8 +31,7 @@ def speed_line(records: int, seconds: float, earlier_records: int = 0) -> str:
         return f"{fmt.plural(records, 'record')} in {fmt.duration(seconds)} ({fmt.rate(records, seconds)})"
     now = max(0, records - earlier_records)
     return (f"{fmt.plural(now, 'record')} this run in {fmt.duration(seconds)} "
-            f"({fmt.rate(now, seconds)}) · {fmt.count(records)} in all, "
-            f"{fmt.count(earlier_records)} by the stopped run")
+            f"({fmt.rate(now, seconds)}) · {fmt.count(records)} in all")
 
 
 class RunSummary(Static):
