@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.worker import Worker
 
 from katarestore_tui.app.commands import KatarestoreCommands
+from katarestore_tui.app.errors_seen import ErrorList
 from katarestore_tui.app.messages import TargetResolved
 from katarestore_tui.app.preferences import THEMES, Preferences, load_preferences, save_preferences
 from katarestore_tui.app.screens.base import report_worker_state
@@ -45,6 +47,7 @@ class KatarestoreApp(App[int]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,f1", "help", "Help", key_display="?"),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False),
+        Binding("ctrl+e", "errors", "Errors", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -62,6 +65,7 @@ class KatarestoreApp(App[int]):
         self.prefs: Preferences = load_preferences()
         self.runs: list[tuple[threading.Event, threading.Event]] = []
         self.event_loop: asyncio.AbstractEventLoop | None = None
+        self.errors_seen = ErrorList(now)  # every error toast, kept for the Errors screen
 
     def get_default_screen(self) -> PickerScreen:
         return PickerScreen()
@@ -187,12 +191,37 @@ class KatarestoreApp(App[int]):
         self.prefs.theme = self.theme
         self.remember(self.prefs)
 
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """A toast; an error is also kept (Errors screen) and written in every restore
+        screen's log, so it outlives its toast."""
+        if severity == "error":
+            self.errors_seen.add(title, message)
+            from katarestore_tui.app.screens.restore import RestoreScreen
+
+            for screen in self.screen_stack:
+                if isinstance(screen, RestoreScreen):
+                    screen.log_line(f"error: {title + ': ' if title else ''}{message}", style="error")
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def action_errors(self) -> None:
+        from katarestore_tui.app.screens.errors import ErrorsScreen
+
+        if not isinstance(self.screen, ErrorsScreen):
+            self.push_screen(ErrorsScreen(self.errors_seen.items))
+
     def action_help(self) -> None:
         from katarestore_tui.app.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            # the section of the screen it was opened on comes first (HELP_SECTION)
-            self.push_screen(HelpScreen(getattr(self.screen, "HELP_SECTION", None)))
+            # the section of the screen it was opened on comes first (HELP_SECTION); one help
+            # screen per section, built once: opening it again during a load then costs a
+            # repaint, not a compose and a render of every key table (scripts/key_latency.py)
+            section = getattr(self.screen, "HELP_SECTION", None)
+            name = f"help:{section}"
+            if not self.is_screen_installed(name):
+                self.install_screen(HelpScreen(section), name)
+            self.push_screen(name)
 
     def action_history(self) -> None:
         from katarestore_tui.app.screens.history import HistoryScreen

@@ -15,6 +15,7 @@ COMMANDS = (
     ("Back up the target", "Write the target's tables into the backup root (Node layout)",
      "app.backup_target"),
     ("Toggle dark / light theme", "Switch between textual-dark and textual-light", "app.toggle_theme"),
+    ("Errors", "Every error shown in this session, after its toast has gone", "app.errors"),
     ("Help", "Keys of every screen", "app.help"),
     ("Quit", "Stop any running restore (resumable) and leave", "app.quit"),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import psycopg
 from psycopg import sql
@@ -19,6 +19,23 @@ def copy_line_number(exc: psycopg.Error) -> int | None:
     context = exc.diag.context or ""
     match = _COPY_LINE.search(context)
     return int(match[1]) if match else None
+
+
+_COPY_COLUMN = re.compile(r"\bCOPY [^,]+, line \d+, column (.+)")
+
+
+def copy_column_name(exc: psycopg.Error, columns: Iterable[str] = ()) -> str | None:
+    """The column COPY names in its CONTEXT ("COPY t, line 3, column email: ...") for errors
+    that carry no column field (22001, 22P02). A name may hold ", " or ": " itself: the
+    longest of `columns` the text starts with wins; without one, the text before ": "."""
+    match = _COPY_COLUMN.search(exc.diag.context or "")
+    if match is None:
+        return None
+    rest = match[1]
+    known = [name for name in columns if rest.startswith(name + ":") or rest == name]
+    if known:
+        return max(known, key=len)
+    return rest.split(": ", 1)[0].rstrip(":") or None
 
 
 def copy_lines(

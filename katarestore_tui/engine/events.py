@@ -91,6 +91,9 @@ class RunStarted(Event):
     fk_mode: str  # "replica" (checks after load) or "immediate"
     # a resume: the tables the stopped run had finished, with their counts (not loaded again)
     finished: dict[str, TableStats] = field(default_factory=dict)
+    # a resume: records the stopped run had committed (every table): not this run's work,
+    # so a rate over this run's time leaves them out
+    earlier_records: int = 0
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import psycopg
 from katarestore_tui.backup.catalog import TableFile
 from katarestore_tui.backup.reader import BackupFormatError, RecordReader
 from katarestore_tui.db import written
-from katarestore_tui.db.copy import StagedInsert, copy_line_number, copy_lines
+from katarestore_tui.db.copy import StagedInsert, copy_column_name, copy_line_number, copy_lines
 from katarestore_tui.db.schema import Table
 from katarestore_tui.engine import checkpoint
 from katarestore_tui.engine.connect import MAX_ATTEMPTS, Link, connection_lost
@@ -287,6 +287,8 @@ class BatchWriter:
     def _quarantine(self, index: int, exc: psycopg.Error, result: BatchResult) -> None:
         record = self.fetch(index)
         failure = Failure.of(exc)
+        if failure.column is None:  # a type error: COPY names the column only in its CONTEXT
+            failure.column = copy_column_name(exc, self.table.columns)
         # an error raised in the staging table names it: the operator knows the real table
         stage, real = self.staged.stage, self.table.name
         failure.message = failure.message.replace(stage, real)

@@ -462,7 +462,9 @@ class _Run:
             self._write_log("running")
         self.sink(RunStarted(self.run_id, self.options.backup, redact_dsn(self.options.dsn),
                              tuple(self.stats), sum(s.bytes_total for s in self.stats.values()),
-                             self.fk_mode, finished))
+                             self.fk_mode, finished,
+                             sum(start.records_done for name, start in self.resumed.items()
+                                 if name in self.stats)))
         for message in self.plan.warnings:  # skipped files, ignored keys, symlinks not followed
             self.sink(Warning(message))
 

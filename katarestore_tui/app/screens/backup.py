@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.markup import escape
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.screens.base import KataScreen
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.engine import ExportProgress, ExportResult, run_backup
 from katarestore_tui.redact import redact_dsn, redact_text
 
@@ -62,7 +63,7 @@ class BackupScreen(KataScreen):
                      classes="headline")
         yield DataTable(id="backup-tables", cursor_type="row", zebra_stripes=True)
         yield Static("", id="backup-result")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

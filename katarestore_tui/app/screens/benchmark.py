@@ -18,12 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Checkbox, Footer, Header, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Checkbox, Header, Label, ProgressBar, Select, Static
 from textual.worker import Worker
 
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.widgets.benchmark.comparison import BenchComparison
 from katarestore_tui.app.widgets.benchmark.history_view import BenchHistory
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.backup.catalog import BackupError, find_backups
 from katarestore_tui.bench.events import (
     BenchEvent,
@@ -117,7 +118,7 @@ class BenchmarkScreen(KataScreen):
                         yield Label("idle", id=f"state-{name}", classes="strategy-state")
             yield BenchComparison()
             yield BenchHistory()
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(BenchComparison).setup()

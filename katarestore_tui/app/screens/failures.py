@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
 from textual.worker import get_current_worker
 
 from katarestore_tui.app import format as fmt
@@ -24,6 +24,7 @@ from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.screens.modals import ExportScreen
 from katarestore_tui.app.widgets.failures.failure_table import FailureTable
 from katarestore_tui.app.widgets.failures.record_detail import ErrorView, RecordView
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.engine import (
     QuarantineCounts,
     QuarantineFilter,
@@ -84,7 +85,7 @@ class FailuresScreen(KataScreen):
                     yield RecordView(id="record")
                 with VerticalScroll(id="error-box"):
                     yield ErrorView(id="error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 140, "-narrow")

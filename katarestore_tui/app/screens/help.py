@@ -24,6 +24,7 @@ KEYS = (
         ("? F1", "this help"),
         ("ctrl+p", "command palette: every action by name"),
         ("ctrl+t", "dark / light theme"),
+        ("ctrl+e", "errors of this session (they stay after their toast)"),
         ("ctrl+q", "quit (a running restore stops now, resumable)"),
         ("q esc", "back (on the backups: quit)"),
         ("j k", "down / up in a list (as ↓ ↑)"),

@@ -7,9 +7,10 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.widgets import DataTable, Header, Input
 
 from katarestore_tui.app.screens.base import KataScreen
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.app.widgets.history.run_views import RunDetail, RunTable
 from katarestore_tui.engine import RestoreOptions, resume_options
 from katarestore_tui.history.live import with_live
@@ -43,7 +44,7 @@ class HistoryScreen(KataScreen):
                     id="run-filter", compact=True)
         yield RunTable(id="runs")
         yield RunDetail(id="run-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#runs").border_title = "Runs, newest first (↻ resumable)"

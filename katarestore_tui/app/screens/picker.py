@@ -9,13 +9,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import Worker, get_current_worker
 
 from katarestore_tui.app.messages import BackupsFound, PlanReady, PlanRefused, RecordsEstimated
 from katarestore_tui.app.preferences import Preferences
 from katarestore_tui.app.record_estimate import estimate_backup
 from katarestore_tui.app.screens.base import KataScreen
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.app.widgets.picker.backup_table import BackupTable
 from katarestore_tui.app.widgets.picker.file_preview import FilePreview
 from katarestore_tui.app.widgets.picker.options_form import OptionsForm
@@ -47,7 +48,7 @@ class PickerScreen(KataScreen):
         with Horizontal(id="picker-bottom"):
             yield FilePreview(id="files")
             yield OptionsForm(self.app.prefs, id="options")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.selected = self.app.initial_backup

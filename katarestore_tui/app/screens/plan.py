@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.screens.modals import ConfirmCleanScreen
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.app.widgets.plan.plan_views import MappingView, NotesView, OrderTable
 from katarestore_tui.engine import Plan, RestoreOptions
 from katarestore_tui.redact import redact_dsn
@@ -39,7 +40,7 @@ class PlanScreen(KataScreen):
                 yield MappingView(id="mapping")
             with VerticalScroll(id="notes-box"):
                 yield NotesView(id="notes")
-        yield Footer()
+        yield KeyFooter()
 
     def headline(self) -> str:
         o, plan = self.options, self.plan

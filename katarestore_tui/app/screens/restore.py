@@ -14,13 +14,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, RichLog
+from textual.widgets import Header, RichLog
 from textual.worker import Worker
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.messages import EngineEvent, RestoreDone
 from katarestore_tui.app.screens.base import KataScreen
 from katarestore_tui.app.screens.modals import ConfirmScreen, TooManyErrorsScreen
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.app.widgets.restore.overall import OverallProgress
 from katarestore_tui.app.widgets.restore.summary import RunSummary
 from katarestore_tui.app.widgets.restore.table_pane import TablePane
@@ -85,6 +86,7 @@ class RestoreScreen(KataScreen):
         self.warnings: list[str] = []
         self.lock_wait: LockWait | None = None  # the wait shown, with a live timer
         self.follow: str | None = None  # a table that started loading, until it is in view
+        self.earlier_records = 0  # a resume: records the stopped run had committed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -93,7 +95,7 @@ class RestoreScreen(KataScreen):
         yield RichLog(id="log", wrap=True, markup=False, highlight=False, max_lines=2000, min_width=20)
         with VerticalScroll(id="summary-box"):
             yield RunSummary(id="summary")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#panes").border_title = "Tables"
@@ -198,6 +200,7 @@ class RestoreScreen(KataScreen):
 
     def run_started(self, event: RunStarted) -> None:
         self.run_id, self.started_at, self.bytes_total = event.run_id, event.at, event.bytes_total
+        self.earlier_records = event.earlier_records
         self.query_one("#panes").border_title = f"Tables · run {event.run_id}"
         self.log_line(f"run {event.run_id} into {event.target}; foreign keys: {event.fk_mode}", at=event.at)
         for name in event.tables:  # on resume, the engine says which tables were finished
@@ -223,7 +226,7 @@ class RestoreScreen(KataScreen):
         self.add_class("-finished")
         self.log_line(f"run {event.status} in {fmt.duration(event.seconds)}", at=event.at)
         summary = self.query_one(RunSummary)
-        summary.show_finished(event, self.warnings)
+        summary.show_finished(event, self.warnings, self.earlier_records)
         self.show_summary(True)
         self.refresh_bindings()
 

@@ -14,11 +14,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import Worker
 
 from katarestore_tui.app.messages import TableVerified, VerifyDone
 from katarestore_tui.app.screens.base import KataScreen
+from katarestore_tui.app.widgets.footer import KeyFooter
 from katarestore_tui.app.widgets.verify.verdicts import VerdictDetail, VerdictTable
 from katarestore_tui.engine import TableVerdict, VerifyOptions, VerifyResult, run_verify
 from katarestore_tui.history.runlog import RunLog
@@ -49,7 +50,7 @@ class VerifyScreen(KataScreen):
         yield VerdictTable(id="verdicts")
         with VerticalScroll(id="verdict-box"):
             yield VerdictDetail(id="verdict-detail")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#verdicts").border_title = "Verify: per table"

@@ -9,6 +9,7 @@ from textual.widgets import Label, ProgressBar
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.eta import SmoothedEta
+from katarestore_tui.app.widgets.restore.quiet_label import set_text
 from katarestore_tui.engine import TableStats
 
 
@@ -37,7 +38,7 @@ class OverallProgress(Vertical):
             parts.append("ETA " + fmt.duration(self.eta.update(read, bytes_total, elapsed)))
         if phase:
             parts.append(escape(phase))
-        self.query_one("#overall-detail", Label).update(" · ".join(parts))
+        set_text(self.query_one("#overall-detail", Label), " · ".join(parts))
 
     def say(self, text: str) -> None:
-        self.query_one("#overall-detail", Label).update(escape(text))
+        set_text(self.query_one("#overall-detail", Label), escape(text))

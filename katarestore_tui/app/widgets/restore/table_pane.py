@@ -9,6 +9,7 @@ from textual.widgets import Label, ProgressBar
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.eta import SmoothedEta
+from katarestore_tui.app.widgets.restore.quiet_label import set_text
 from katarestore_tui.engine import (
     CANCELLED,
     DONE,
@@ -90,14 +91,14 @@ class TablePane(Vertical):
             self.set_class(stats.state == state, f"-{state}")
         self.set_class(stats.state in COMPACT_STATES and not stats.error, "-compact")
         mark = STATE_MARKS.get(stats.state, "?")
-        self.query_one(".pane-name", Label).update(f"{mark} {escape(stats.table)} {stats.state}")
+        set_text(self.query_one(".pane-name", Label), f"{mark} {escape(stats.table)} {stats.state}")
         bar = self.query_one(ProgressBar)
         total = max(stats.bytes_total, 1)
         done = total if stats.state in (DONE, PARTIAL, SKIPPED) else stats.bytes_read
         bar.update(total=total, progress=min(done, total))
-        self.query_one(".pane-time", Label).update(time_text(stats, self.eta))
-        self.query_one(".pane-brief", Label).update(brief_line(stats))
+        set_text(self.query_one(".pane-time", Label), time_text(stats, self.eta))
+        set_text(self.query_one(".pane-brief", Label), brief_line(stats))
         counts = counts_line(stats)
         if stats.error:
             counts += f"\n[$text-error]{escape(stats.error)}[/]"
-        self.query_one(".pane-counts", Label).update(counts)
+        set_text(self.query_one(".pane-counts", Label), counts)
