@@ -76,6 +76,7 @@ def restore_command(args: argparse.Namespace) -> int:
         parser_process=not args.no_parser_process,
         fk_mode={"auto": "auto", "after": "replica", "row": "immediate"}[args.fk_checks],
         triggers=args.triggers,
+        indexes=args.indexes,
     )
     root = backup_root(args)
     if args.clean and not args.dry_run and not args.resume:

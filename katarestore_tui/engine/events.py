@@ -36,6 +36,8 @@ class TableStats:
     seconds: float = 0.0
     state: str = WAITING
     error: str | None = None  # a reader fault or fatal table error, shown to the operator
+    # the "indexes" phase, when it ran: {"dropped", "built", "seconds", "problems"}
+    indexes: dict = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -52,6 +54,7 @@ class TableStats:
             "seconds": round(self.seconds, 3),
             "state": self.state,
             "error": self.error,
+            **({"indexes": self.indexes} if self.indexes else {}),
         }
 
     @classmethod
@@ -67,6 +70,7 @@ class TableStats:
             seconds=data.get("seconds", 0.0),
             state=data.get("state", WAITING),
             error=data.get("error"),
+            indexes=data.get("indexes") or {},
         )
 
 
@@ -118,6 +122,22 @@ class Phase(Event):
 
     name: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class IndexPhase(Phase):
+    """The "indexes" phase: a secondary index built after its table's data.
+
+    `step` is pg_stat_progress_create_index's phase ("building index: scanning table", ...)
+    or "starting"; `done`/`total` its tuples (or blocks) so far. A Phase, so every consumer
+    that shows phases shows this one too.
+    """
+
+    table: str = ""
+    index: str = ""
+    step: str = ""
+    done: int = 0
+    total: int = 0
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 1_000_000
 ON_CONFLICT_MODES = ("skip", "update", "error")
 TRIGGER_MODES = ("auto", "on", "off")
+# after: an empty table's secondary indexes are dropped and built after its data; keep: not
+INDEX_MODES = ("after", "keep")
 
 
 @dataclass
@@ -32,6 +34,7 @@ class RestoreOptions:
     # user triggers: auto = as the FK mode has it (silenced set-based, run row by row);
     # on = run them (loads row by row); off = silence them (needs session_replication_role)
     triggers: str = "auto"
+    indexes: str = "after"  # see INDEX_MODES and engine/indexes.py
 
     def validate(self) -> list[str]:
         """Problems a person must fix before anything runs."""
@@ -49,6 +52,8 @@ class RestoreOptions:
             problems.append("--single-transaction loads on one connection: use --jobs 1")
         if self.fk_mode not in ("auto", "replica", "immediate"):
             problems.append("fk mode must be auto, replica or immediate")
+        if self.indexes not in INDEX_MODES:
+            problems.append(f"--indexes must be one of {', '.join(INDEX_MODES)}")
         if self.triggers not in TRIGGER_MODES:
             problems.append(f"--triggers must be one of {', '.join(TRIGGER_MODES)}")
         elif self.triggers == "on" and self.fk_mode == "replica":

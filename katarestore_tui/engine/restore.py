@@ -18,7 +18,7 @@ from katarestore_tui.backup.catalog import BackupError, resolve_backup
 from katarestore_tui.backup.reader import backend_warning
 from katarestore_tui.db import maintenance, written
 from katarestore_tui.db.schema import Schema, read_schema
-from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine import checkpoint, indexes
 from katarestore_tui.engine.connect import Session, connect, connection_lost
 from katarestore_tui.engine.events import (
     CANCELLED,
@@ -358,6 +358,7 @@ class _Run:
         self.files = file_marks(plan)
         self.resumable = False  # a finished run whose stopped tables a resume can continue
         self.sequence_problems: list[str] = []  # a sequence that cannot take a loaded value
+        self.index_problems: list[str] = []  # an index an earlier run dropped that fails to build
         # "pending" until the TRUNCATE has committed; a resume of a pending clean cleans first
         self.clean_state: str | None = "pending" if options.clean and not options.resume else None
         self.stopwatch = StopWatch(cancel)  # a stop cancels the statement in flight
@@ -388,7 +389,7 @@ class _Run:
                 self._load_all(quarantine)
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
             failed_any = (any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
-                          or bool(self.sequence_problems))
+                          or bool(self.sequence_problems) or bool(self.index_problems))
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
             self.waiter.check()  # a stop before the end: the checkpoint stays
             if stopped := self._stopped_tables():  # their checkpoints stay for the resume
@@ -444,6 +445,7 @@ class _Run:
 
     def _forget_run(self) -> None:
         checkpoint.forget_run(self.conn, self.options.schema, self.run_id)
+        indexes.drop_record_when_empty(self.conn, self.options.schema)
         self._forget_written()
 
     def _forget_written(self) -> None:
@@ -476,6 +478,12 @@ class _Run:
                              self.fk_mode))
         for message in self.plan.warnings:  # skipped files, ignored keys, symlinks not followed
             self.sink(Warning(message))
+        if not self.options.single_transaction:  # an earlier run's dropped indexes come first
+            built = indexes.rebuild_left_over(self.conn, self.options.dsn, self.options.schema,
+                                              self.waiter, self.sink)
+            self.index_problems = built.problems
+            for problem in built.problems:
+                self.warn(problem)
 
     def _restore_checkpoints(self) -> None:
         try:
@@ -670,6 +678,7 @@ class _Run:
             "resumable": self.resumable,
             "quarantine": str(quarantine_dir(self.run_id)),
             "clean": self.clean_state,
+            "index_problems": self.index_problems,
         })
 
     def _finish(self, status: str, code: int, error: str | None) -> RestoreResult:

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import psycopg
 
 from katarestore_tui.db.schema import Schema
-from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine import checkpoint, indexes
 from katarestore_tui.engine.connect import Session
 from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.events import EventSink, TableStats, Warning
 from katarestore_tui.engine.loader import TableLoader
+from katarestore_tui.engine.locks import LockWaiter
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.engine.plan import TablePlan
 from katarestore_tui.engine.quarantine import QuarantineWriter
@@ -87,7 +88,10 @@ def run_tables(
             source["now"] = open_source(job, skip=skip)
             return source["now"]
 
+        waiter = LockWaiter(cancel, sink)
         try:
+            # hook: an empty table's secondary indexes go until its data is in
+            index_phase = indexes.before_data(conn, options, table.name, run_id, waiter, sink)
             loader = TableLoader(
                 conn, schema.name, table, job.plan.file, run_id, options.on_conflict,
                 quarantine, sink, cancel, job.start,
@@ -97,7 +101,10 @@ def run_tables(
                 immediate_constraints=immediate,
             )
             results[job.plan.table] = loader.stats  # counts only what has committed
-            return loader.run(source["now"], reopen)
+            stats = loader.run(source["now"], reopen)
+            # hook: the "indexes" phase builds them again (on the loader's latest connection)
+            indexes.after_data(loader.conn, options, stats, run_id, waiter, sink, index_phase)
+            return stats
         finally:
             source["now"].close()  # stops a parser process now, not when garbage is collected
             for each in opened:
