@@ -7,6 +7,7 @@ import argparse
 from katarestore_tui.cli.output import print_json, summary_text
 from katarestore_tui.engine import read_quarantine
 from katarestore_tui.errors import EXIT_USAGE
+from katarestore_tui.history.index_phase import index_phase_lines
 from katarestore_tui.history.runs import RunNotFound, is_resumable, list_runs, read_run
 
 
@@ -24,6 +25,8 @@ def history_command(args: argparse.Namespace) -> int:
         summary.setdefault("seconds", 0.0)
         summary["quarantine"] = run.get("quarantine") if run.get("totals", {}).get("failed") else None
         print(summary_text(summary))
+        for line, problem in index_phase_lines(run):
+            print(f"indexes: {'error: ' if problem else ''}{line}")
         print(f"backup: {run.get('backup')}\ntarget: {run.get('target')}\n"
               f"started: {run.get('started_at')}  finished: {run.get('finished_at')}")
         if is_resumable(run):

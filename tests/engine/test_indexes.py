@@ -215,3 +215,28 @@ def test_jobs_build_each_tables_indexes(db, db_dsn, tmp_path, jobs):
     assert result.exit_code == EXIT_OK, result.error
     assert index_defs(db) == before
     assert result.tables["other"].indexes["built"] == 1
+
+
+def test_cli_history_shows_the_indexes_phase_and_a_failed_build(db, db_dsn, tmp_path):
+    from tests.reliability.support import run_cli
+
+    db.execute("""
+        CREATE TABLE item (id int PRIMARY KEY, n int);
+        CREATE INDEX item_n ON item (n);
+        CREATE FUNCTION small(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS
+        $$ BEGIN IF v > 100 THEN RAISE EXCEPTION 'too big: %', v; END IF; RETURN v; END $$;
+        CREATE INDEX item_small ON item (small(n));
+    """)
+    definition = index_defs(db)["item_small"][0]
+    backup = write_backup(tmp_path / "b", {"item.json": [{"id": i, "n": i} for i in range(1, 201)]})
+    done = run_cli("restore", str(backup), "--dsn", db_dsn, "--yes", "--json")
+    assert done.returncode == EXIT_PARTIAL, done.stderr
+    summary = __import__("json").loads(done.stdout)
+    assert definition in summary["tables"]["item"]["error"]
+    shown = run_cli("history", summary["run_id"])
+    assert "indexes: item: 2 secondary dropped before the data, 1 built after it" in shown.stdout
+    assert "indexes: error: index item_small of item could not be built" in shown.stdout
+    assert definition in shown.stdout
+    kept = run_cli("restore", str(backup), "--dsn", db_dsn, "--yes", "--json", "--indexes", "keep")
+    assert kept.returncode == EXIT_PARTIAL  # item_small still fails at the start of any run
+    assert "item_small" in kept.stderr + kept.stdout

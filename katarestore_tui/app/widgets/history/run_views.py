@@ -8,6 +8,7 @@ from textual.markup import escape
 from textual.widgets import DataTable, Static
 
 from katarestore_tui.app import format as fmt
+from katarestore_tui.history.index_phase import index_phase_lines
 from katarestore_tui.history.runs import is_resumable
 
 RESUMABLE = "↻"
@@ -86,6 +87,9 @@ class RunDetail(Vertical):
         ]
         if run.get("error"):
             lines.append(f"[$text-error]{escape(run['error'])}[/]")
+        for line, problem in index_phase_lines(run):  # the "indexes" phase, when it ran
+            text = f"[b]Indexes[/b] {escape(line)}"
+            lines.append(f"[$text-error]{text}[/]" if problem else text)
         info.update("\n".join(lines))
         for name, stats in (run.get("tables") or {}).items():
             tables.add_row(name, stats.get("state", "?"), fmt.count(stats.get("records")),
