@@ -256,9 +256,11 @@ def rebuild(conn: psycopg.Connection, dsn: str, saved: list[SavedIndex], waiter:
         def build(index: SavedIndex = index) -> None:
             for statement in settings:
                 conn.execute(statement)
-            exists = conn.execute("SELECT to_regclass(%s)", (
-                sql.Identifier(index.schema, index.name).as_string(conn),)).fetchone()[0]
-            if exists is None:
+            exists, table_exists = conn.execute("SELECT to_regclass(%s), to_regclass(%s)", (
+                sql.Identifier(index.schema, index.name).as_string(conn),
+                sql.Identifier(index.schema, index.table).as_string(conn))).fetchone()
+            # a table dropped since took its indexes with it: nothing to build on
+            if exists is None and table_exists is not None:
                 for statement in index.statements():
                     conn.execute(statement)
             conn.execute(sql.SQL("DELETE FROM {} WHERE schema_name = %s AND index_name = %s"
@@ -400,4 +402,4 @@ def after_data(conn: psycopg.Connection, options: RestoreOptions, stats: TableSt
         stats.error = "; ".join([*([stats.error] if stats.error else []), *report.problems])
         for problem in report.problems:
             sink(Warning(f"{stats.table}: {problem}", stats.table))
-    sink(TableFinished(replace(stats)))  # the final state, phase included
+        sink(TableFinished(replace(stats)))  # its final state: partial
