@@ -240,3 +240,26 @@ def test_cli_history_shows_the_indexes_phase_and_a_failed_build(db, db_dsn, tmp_
     kept = run_cli("restore", str(backup), "--dsn", db_dsn, "--yes", "--json", "--indexes", "keep")
     assert kept.returncode == EXIT_PARTIAL  # item_small still fails at the start of any run
     assert "item_small" in kept.stderr + kept.stdout
+
+
+def test_retry_builds_what_a_restore_left_first(db, db_dsn, tmp_path):
+    from katarestore_tui.engine.retry import retry_run
+
+    db.execute("""
+        CREATE TABLE item (id int PRIMARY KEY, n int);
+        CREATE FUNCTION small(v int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS
+        $$ BEGIN IF v > 100 THEN RAISE EXCEPTION 'too big: %', v; END IF; RETURN v; END $$;
+        CREATE INDEX item_small ON item (small(n));
+    """)
+    definition = index_defs(db)["item_small"][0]
+    backup = write_backup(tmp_path / "b", {"item.json": [{"id": i, "n": i} for i in range(1, 201)]})
+    first = run_restore(options(db_dsn, backup), backup.parent)
+    assert first.exit_code == EXIT_PARTIAL
+    still = retry_run(first.run_id, db_dsn)
+    assert "item_small" in (still.error or "") and "too big" in still.error
+    db.execute("CREATE OR REPLACE FUNCTION small(v int) RETURNS int IMMUTABLE LANGUAGE sql"
+               " AS 'SELECT least(v, 100)'")
+    fixed = retry_run(first.run_id, db_dsn)
+    assert fixed.error is None
+    assert index_defs(db)["item_small"][0] == definition
+    assert indexes.left_over(db, "public") == []
