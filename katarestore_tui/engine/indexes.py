@@ -35,7 +35,7 @@ from katarestore_tui.engine.events import (
     TableStats,
     Warning,
 )
-from katarestore_tui.engine.locks import ACCESS_EXCLUSIVE, SHARE, LockWaiter, cancelled_by_stop
+from katarestore_tui.engine.locks import SHARE, LockWaiter, cancelled_by_stop
 from katarestore_tui.engine.options import RestoreOptions
 from katarestore_tui.redact import redact_text
 
@@ -50,9 +50,7 @@ CONNECTION_CHECK = "SET LOCAL client_connection_check_interval = '1s'"
 # Indexes of one table that back no constraint (primary, unique, exclusion, and what foreign
 # keys elsewhere lean on), enforce nothing, are whole (valid, not a partition's child) and
 # belong to no extension: dropping and re-creating such an index changes no answer.
-_SECONDARY = """
-SELECT ic.relname, pg_get_indexdef(i.indexrelid), ts.spcname,
-       obj_description(i.indexrelid, 'pg_class'), i.indisclustered
+_SECONDARY_WHERE = """
 FROM pg_index AS i
 JOIN pg_class AS ic ON ic.oid = i.indexrelid
 JOIN pg_class AS tc ON tc.oid = i.indrelid
@@ -67,8 +65,12 @@ WHERE n.nspname = %s AND tc.relname = %s AND tc.relkind = 'r'
                   AND d.objid = i.indexrelid AND d.deptype = 'e')
   AND NOT EXISTS (SELECT 1 FROM pg_depend AS d WHERE d.refclassid = 'pg_class'::regclass
                   AND d.refobjid = i.indexrelid AND d.deptype IN ('n', 'a'))
-ORDER BY ic.relname
 """
+_SECONDARY = ("SELECT ic.relname, pg_get_indexdef(i.indexrelid), ts.spcname,"
+              " obj_description(i.indexrelid, 'pg_class'), i.indisclustered"
+              + _SECONDARY_WHERE + "ORDER BY ic.relname")
+# pg_get_indexdef takes a lock on the table: this asks the catalog alone, never waiting
+_HAS_SECONDARY = "SELECT EXISTS (SELECT 1 {})"
 
 
 @dataclass(frozen=True)
@@ -159,19 +161,23 @@ def defer(conn: psycopg.Connection, schema: str, table: str, run_id: str,
           waiter: LockWaiter, sink: EventSink) -> BuildReport:
     """Drop the table's secondary indexes if it is empty, recording them in one transaction.
 
-    A role that may not drop them (not the owner) keeps them: the load is then as before.
+    Never waits: a table another session holds a lock on, or a role that may not drop its
+    indexes (not the owner), keeps them, and the load goes on as before (waiting, shown,
+    in the loader's bounded way).
     """
     report = BuildReport()
-    if not _is_empty(conn, schema, table):
+    found: list[SavedIndex] = []
+    # the catalog's columns only (pg_get_indexdef locks the table): most tables stop here
+    if not conn.execute(_HAS_SECONDARY.format(_SECONDARY_WHERE), (schema, table)).fetchone()[0]:
         return report
-    found = secondary_indexes(conn, schema, table)
-    if not found:
-        return report
-    record = _ensure_record(conn, schema)
 
     def drop() -> None:
-        if not _is_empty(conn, schema, table):  # filled meanwhile by another session
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE NOWAIT").format(
+            sql.Identifier(schema, table)))
+        if not _is_empty(conn, schema, table):
             raise _NotEmpty
+        found.extend(secondary_indexes(conn, schema, table))
+        record = _ensure_record(conn, schema)
         for index in found:
             conn.execute(sql.SQL(
                 "INSERT INTO {} (schema_name, index_name, table_name, definition, tablespace,"
@@ -181,10 +187,16 @@ def defer(conn: psycopg.Connection, schema: str, table: str, run_id: str,
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, index.name)))
         # on the server's disk before any batch: a crash cannot lose the record of a drop
         conn.execute("SET LOCAL synchronous_commit = on")
+        waiter.check()  # a stop: nothing dropped
 
     try:
-        waiter.run(conn, schema, [table], ACCESS_EXCLUSIVE, drop)
+        with conn.transaction():
+            drop()
     except _NotEmpty:
+        return report
+    except psycopg.errors.LockNotAvailable:
+        sink(Phase("indexes", f"{table}: indexes kept during the load (another session holds "
+                   "a lock on the table)"))
         return report
     except psycopg.Error as exc:
         if connection_lost(exc, conn) or cancelled_by_stop(exc, waiter.cancel):

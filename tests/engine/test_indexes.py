@@ -263,3 +263,20 @@ def test_retry_builds_what_a_restore_left_first(db, db_dsn, tmp_path):
     assert fixed.error is None
     assert index_defs(db)["item_small"][0] == definition
     assert indexes.left_over(db, "public") == []
+
+
+def test_a_table_another_session_reads_keeps_its_indexes_without_waiting(db, db_dsn, backup):
+    """An open transaction that read the table holds a lock DROP INDEX would wait for: the
+    load does not wait for it (COPY does not conflict with a reader); the indexes stay."""
+    db.execute(SCHEMA)
+    before = index_defs(db)
+    with psycopg.connect(db_dsn) as reader:  # not autocommit: the transaction stays open
+        reader.execute("SELECT count(*) FROM item").fetchone()
+        sink = IndexesDuringLoad(db_dsn)
+        result = run_restore(options(db_dsn, backup, batch_size=50), backup.parent, sink)
+        assert result.exit_code == EXIT_OK, result.error
+        assert any("another session holds a lock" in p.detail for p in sink.phases)
+        assert all(present == set(before) for present in sink.seen)
+        reader.rollback()
+    assert index_defs(db) == before
+    assert rows(db) == expected_rows()
