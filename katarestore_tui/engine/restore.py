@@ -478,12 +478,12 @@ class _Run:
                              self.fk_mode))
         for message in self.plan.warnings:  # skipped files, ignored keys, symlinks not followed
             self.sink(Warning(message))
-        if not self.options.single_transaction:  # an earlier run's dropped indexes come first
-            built = indexes.rebuild_left_over(self.conn, self.options.dsn, self.options.schema,
-                                              self.waiter, self.sink)
-            self.index_problems = built.problems
-            for problem in built.problems:
-                self.warn(problem)
+        # what an earlier run dropped and never built comes first (outside any transaction)
+        built = indexes.rebuild_left_over(self.conn, self.options.dsn, self.options.schema,
+                                          self.waiter, self.sink)
+        self.index_problems = built.problems
+        for problem in built.problems:
+            self.warn(problem)
 
     def _restore_checkpoints(self) -> None:
         try:
