@@ -26,7 +26,7 @@ JOIN pg_class AS ic ON ic.oid = i.indexrelid
 JOIN pg_class AS tc ON tc.oid = i.indrelid
 JOIN pg_namespace AS n ON n.oid = tc.relnamespace
 LEFT JOIN pg_tablespace AS ts ON ts.oid = ic.reltablespace
-WHERE n.nspname = %s AND tc.relname = %s AND tc.relkind = 'r'
+WHERE n.nspname = %(schema)s AND tc.relname = %(table)s AND tc.relkind = 'r'
   AND NOT i.indisunique AND NOT i.indisprimary AND NOT i.indisexclusion
   AND i.indisvalid AND i.indisready AND i.indislive
   AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = i.indexrelid)
@@ -35,6 +35,16 @@ WHERE n.nspname = %s AND tc.relname = %s AND tc.relkind = 'r'
                   AND d.objid = i.indexrelid AND d.deptype = 'e')
   AND NOT EXISTS (SELECT 1 FROM pg_depend AS d WHERE d.refclassid = 'pg_class'::regclass
                   AND d.refobjid = i.indexrelid AND d.deptype IN ('n', 'a'))
+  AND (%(every)s OR (
+    -- no record can make its build fail: no expression or predicate that may raise, keys
+    -- of fixed length only (no "index row size exceeds the maximum"), a plain method
+    i.indexprs IS NULL AND i.indpred IS NULL
+    AND ic.relam IN (SELECT oid FROM pg_am WHERE amname IN ('btree', 'hash', 'brin'))
+    AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey::int2[]) AS k(attnum)
+                    LEFT JOIN pg_attribute AS a ON a.attrelid = i.indrelid
+                                               AND a.attnum = k.attnum
+                    LEFT JOIN pg_type AS t ON t.oid = a.atttypid
+                    WHERE k.attnum = 0 OR t.typlen IS NULL OR t.typlen < 0)))
 """
 _SECONDARY = ("SELECT ic.relname, pg_get_indexdef(i.indexrelid), ts.spcname,"
               " obj_description(i.indexrelid, 'pg_class'), i.indisclustered"
@@ -103,14 +113,20 @@ def _create_record(conn: psycopg.Connection, target: sql.Identifier) -> None:
         " PRIMARY KEY (schema_name, index_name))").format(target))
 
 
-def has_secondary(conn: psycopg.Connection, schema: str, table: str) -> bool:
+def has_secondary(conn: psycopg.Connection, schema: str, table: str, every: bool = False
+                  ) -> bool:
     """From the catalog's columns alone, so it never waits on a lock on the table."""
-    return bool(conn.execute(_HAS_SECONDARY.format(_SECONDARY_WHERE), (schema, table)
-                             ).fetchone()[0])
+    params = {"schema": schema, "table": table, "every": every}
+    return bool(conn.execute(_HAS_SECONDARY.format(_SECONDARY_WHERE), params).fetchone()[0])
 
 
-def secondary_indexes(conn: psycopg.Connection, schema: str, table: str) -> list[SavedIndex]:
-    rows = conn.execute(_SECONDARY, (schema, table)).fetchall()
+def secondary_indexes(conn: psycopg.Connection, schema: str, table: str, every: bool = False
+                      ) -> list[SavedIndex]:
+    """The table's indexes that may go until its data is in: those no record can make fail
+    (a record that breaks an index is then quarantined alone, with its own error), or with
+    `every` all that back no constraint and are not unique."""
+    rows = conn.execute(_SECONDARY, {"schema": schema, "table": table, "every": every}
+                        ).fetchall()
     return [SavedIndex(schema, table, r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 

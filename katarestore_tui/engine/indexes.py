@@ -5,7 +5,11 @@ building it afterwards is one sort. So when a table is empty as its load starts,
 indexes that back no constraint and enforce nothing are dropped, and re-created after its
 data. Unique indexes stay even without a constraint: they make the conflicts that the
 loader counts as duplicates (ON CONFLICT) or quarantines, so without them a duplicate
-would load twice and the build would then fail.
+would load twice and the build would then fail. By default only indexes no record can make
+fail go (plain keys of fixed-length types): one that a record can break (an expression that
+raises, a text key too large for a btree row) stays, so that record is quarantined alone
+with its own error, as the load promises; `--indexes all` moves those too, and a record
+that breaks one then fails the build (reported with its DDL, the run not completed).
 
 Crash-safe: each definition is written to a table next to the resume checkpoint in the
 same transaction as the drop, and each build commits together with the removal of its
@@ -75,7 +79,7 @@ def _is_empty(conn: psycopg.Connection, schema: str, table: str) -> bool:
 
 
 def defer(conn: psycopg.Connection, schema: str, table: str, run_id: str,
-          waiter: LockWaiter, sink: EventSink) -> BuildReport:
+          waiter: LockWaiter, sink: EventSink, every: bool = False) -> BuildReport:
     """Drop the table's secondary indexes if it is empty, recording them in one transaction.
 
     Never waits: a table another session holds a lock on, or a role that may not drop its
@@ -85,7 +89,7 @@ def defer(conn: psycopg.Connection, schema: str, table: str, run_id: str,
     report = BuildReport()
     found: list[SavedIndex] = []
     # the catalog's columns only (pg_get_indexdef locks the table): most tables stop here
-    if not has_secondary(conn, schema, table):
+    if not has_secondary(conn, schema, table, every):
         return report
 
     def drop() -> None:
@@ -93,7 +97,7 @@ def defer(conn: psycopg.Connection, schema: str, table: str, run_id: str,
             sql.Identifier(schema, table)))
         if not _is_empty(conn, schema, table):
             raise _NotEmpty
-        found.extend(secondary_indexes(conn, schema, table))
+        found.extend(secondary_indexes(conn, schema, table, every))
         record = ensure_record(conn, schema)
         for index in found:
             conn.execute(sql.SQL(
@@ -220,9 +224,10 @@ def before_data(conn: psycopg.Connection, options: RestoreOptions, table: str, r
     """The loader's hook before a table's first batch: `--indexes after` (the default) on an
     empty table drops its secondary indexes. One transaction keeps them (it keeps no record
     table, and a rollback restores what it dropped anyway)."""
-    if options.indexes != "after" or options.single_transaction:
+    if options.indexes not in ("after", "all") or options.single_transaction:
         return BuildReport()
-    return defer(conn, options.schema, table, run_id, waiter, sink)
+    return defer(conn, options.schema, table, run_id, waiter, sink,
+                 every=options.indexes == "all")
 
 
 def after_data(conn: psycopg.Connection, options: RestoreOptions, stats: TableStats,

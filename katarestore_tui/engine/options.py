@@ -11,8 +11,10 @@ MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 1_000_000
 ON_CONFLICT_MODES = ("skip", "update", "error")
 TRIGGER_MODES = ("auto", "on", "off")
-# after: an empty table's secondary indexes are dropped and built after its data; keep: not
-INDEX_MODES = ("after", "keep")
+# an empty table's secondary indexes dropped and built after its data: after = those no
+# record can make fail (fixed-length keys, no expression or predicate); all = every one
+# (a record that breaks one then fails the build, not alone); keep = none
+INDEX_MODES = ("after", "all", "keep")
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """kill -9 while an empty table's secondary indexes are away, then `--resume`: every index
 is back, exactly as it was (pg_get_indexdef before == after), and the rows are the backup's.
 
-Three kill points: during the load after the drop (the record of the drop committed, some
+With `--indexes all` (the expression and partial indexes go too). Three kill points:
+during the load after the drop (the record of the drop committed, some
 batches in), between two builds of the index phase, and in the middle of a CREATE INDEX
 (seen in pg_stat_progress_create_index by the test, which then kills the process).
 """
@@ -59,7 +60,7 @@ def sink(event):
             os.kill(os.getpid(), signal.SIGKILL)
 
 run_restore(RestoreOptions(backup=sys.argv[1], dsn=sys.argv[2], parser_process=False,
-                           batch_size=40), Path(sys.argv[1]).parent, sink)
+                           batch_size=40, indexes="all"), Path(sys.argv[1]).parent, sink)
 """
 
 
@@ -125,7 +126,7 @@ def test_kill_in_the_middle_of_create_index_then_resume(db, db_dsn, tmp_path):
     backup = write_backup(tmp_path / "b", {"item.json": RECORDS})
     proc = subprocess.Popen(
         [sys.executable, "-m", "katarestore_tui", "restore", str(backup), "--dsn", db_dsn,
-         "--yes", "--no-parser-process"], env=cli_env(), stdout=subprocess.DEVNULL,
+         "--yes", "--no-parser-process", "--indexes", "all"], env=cli_env(), stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         wait_until(lambda: db.execute(
