@@ -12,6 +12,7 @@ from typing import Any
 from katarestore_tui.cli.output import print_json, summary_text, usage_error
 from katarestore_tui.cli.tables import text_table
 from katarestore_tui.engine import read_quarantine
+from katarestore_tui.history.index_phase import index_phase_lines
 from katarestore_tui.history.live import with_live
 from katarestore_tui.history.runlog import RunLog, list_run_logs
 from katarestore_tui.history.runs import RunNotFound
@@ -30,6 +31,8 @@ def history_command(args: argparse.Namespace) -> int:
         summary = run.to_dict()
         summary["quarantine"] = run.quarantine if run.failed else None
         print(summary_text(summary))
+        for line, problem in index_phase_lines(run.to_dict()):
+            print(f"indexes: {'error: ' if problem else ''}{line}")
         print(f"backup: {run.backup or None}\ntarget: {run.target or None}\n"
               f"started: {run.started_at}  finished: {run.finished_at}")
         if run.clean_copy:  # what --clean removed, kept before it removed it

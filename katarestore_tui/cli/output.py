@@ -15,6 +15,7 @@ from katarestore_tui.cli.logs import shown
 from katarestore_tui.cli.tables import text_table
 from katarestore_tui.engine import (
     Event,
+    IndexPhase,
     LockWait,
     Phase,
     Plan,
@@ -74,6 +75,11 @@ class TextReporter:
             self.say("  " + table_line(event.stats))
         elif isinstance(event, Warning):
             self.say(f"  warning: {event.message}")
+        elif isinstance(event, IndexPhase) and event.step != "starting":
+            now = time.monotonic()  # a long build: a line every PROGRESS_EVERY, as loads
+            if now - self._last.get(f"index {event.index}", 0) >= PROGRESS_EVERY:
+                self._last[f"index {event.index}"] = now
+                self.say(f"  {event.name}: {event.detail}")
         elif isinstance(event, Phase):
             self.say(f"  {event.name}: {event.detail}")
         elif isinstance(event, LockWait):  # one line per lock_timeout: the wait grows in the log

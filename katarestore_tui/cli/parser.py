@@ -148,6 +148,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the tables' own triggers: auto = silenced when foreign keys are "
                          "checked after the load, run when row by row; on = run them (row by "
                          "row); off = silence them (needs a superuser)")
+    restore.add_argument("--indexes", choices=("after", "all", "keep"), default="after",
+                         help="after (default): an empty table's secondary indexes that no "
+                         "record can make fail (plain keys of fixed-length types) are dropped "
+                         "and built again after its data, as pg_restore orders it; all: every "
+                         "secondary index (one a record breaks then fails its build, reported "
+                         "with its DDL, instead of quarantining that record); keep: none")
     restore.add_argument("--no-parser-process", action="store_true",
                          help="parse JSON in this process (slower; for debugging)")
     restore.add_argument("--yes", action="store_true", help="no questions")

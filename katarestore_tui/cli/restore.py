@@ -86,6 +86,7 @@ def restore_command(args: argparse.Namespace) -> int:
         # getattr: `demo --no-tui` builds its own namespace without these
         snapshot=not getattr(args, "no_snapshot", False),
         snapshot_dir=str(args.snapshot_dir) if getattr(args, "snapshot_dir", None) else None,
+        indexes=args.indexes,
     )
     if previous is not None:  # options left out continue the run as it was started
         options = resume_options(previous, options,

@@ -38,6 +38,7 @@ class DemoTarget:
 def inspect_demo_target(conn: psycopg.Connection[Any], schema: str = "public") -> DemoTarget:
     """Sort the schema's relations and types into the demo's own, taken names and the rest."""
     from katarestore_tui.engine.checkpoint import TABLE as CHECKPOINT_TABLE
+    from katarestore_tui.engine.index_record import RECORD as INDEX_RECORD
 
     rows = conn.execute(
         "SELECT c.relname, obj_description(c.oid, 'pg_class'), c.relkind::text"
@@ -56,7 +57,7 @@ def inspect_demo_target(conn: psycopg.Connection[Any], schema: str = "public") -
             mine.append(name)
         elif name in names:
             foreign.append(name)
-        elif name != CHECKPOINT_TABLE:
+        elif name not in (CHECKPOINT_TABLE, INDEX_RECORD):
             other.append(name)
     return DemoTarget(tuple(sorted(foreign)), tuple(sorted(mine)), tuple(sorted(other)))
 

@@ -19,6 +19,7 @@ _EXPORTS = {
     "MIN_BATCH_SIZE": "options",
     "MAX_BATCH_SIZE": "options",
     "ON_CONFLICT_MODES": "options",
+    "INDEX_MODES": "options",
     # the plan shown before a run
     "Plan": "plan",
     "TablePlan": "plan",
@@ -60,6 +61,7 @@ _EXPORTS = {
     "Event": "events",
     "EventSink": "events",
     "Phase": "events",
+    "IndexPhase": "events",
     "LockWait": "events",
     "RunStarted": "events",
     "RunFinished": "events",
@@ -118,6 +120,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
         EventSink as EventSink,
     )
     from katarestore_tui.engine.events import (
+        IndexPhase as IndexPhase,
+    )
+    from katarestore_tui.engine.events import (
         LockWait as LockWait,
     )
     from katarestore_tui.engine.events import (
@@ -153,6 +158,9 @@ if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
     from katarestore_tui.engine.maxerrors import ErrorRun as ErrorRun
     from katarestore_tui.engine.options import (
         DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE,
+    )
+    from katarestore_tui.engine.options import (
+        INDEX_MODES as INDEX_MODES,
     )
     from katarestore_tui.engine.options import (
         MAX_BATCH_SIZE as MAX_BATCH_SIZE,

@@ -40,6 +40,8 @@ class TableStats:
     # failed records of the batch in flight, counted as they happen (not in `failed` until
     # the batch commits, so `balanced` holds); shown live, never written to the run log
     failing: int = 0
+    # the "indexes" phase, when it ran: {"dropped", "built", "seconds", "problems"}
+    indexes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def balanced(self) -> bool:
@@ -56,6 +58,7 @@ class TableStats:
             "seconds": round(self.seconds, 3),
             "state": self.state,
             "error": self.error,
+            **({"indexes": self.indexes} if self.indexes else {}),
         }
 
     @classmethod
@@ -71,6 +74,7 @@ class TableStats:
             seconds=data.get("seconds", 0.0),
             state=data.get("state", WAITING),
             error=data.get("error"),
+            indexes=data.get("indexes") or {},
         )
 
 
@@ -127,6 +131,22 @@ class Phase(Event):
 
     name: str
     detail: str = ""
+
+
+@dataclass(frozen=True)
+class IndexPhase(Phase):
+    """The "indexes" phase: a secondary index built after its table's data.
+
+    `step` is pg_stat_progress_create_index's phase ("building index: scanning table", ...)
+    or "starting"; `done`/`total` its tuples (or blocks) so far. A Phase, so every consumer
+    that shows phases shows this one too.
+    """
+
+    table: str = ""
+    index: str = ""
+    step: str = ""
+    done: int = 0
+    total: int = 0
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,14 @@ RECANCEL_SECONDS = 0.5  # a statement begun just after a cancel request is cance
 # (the conflict table of the PostgreSQL manual, "Table-Level Locks").
 ACCESS_EXCLUSIVE = "AccessExclusiveLock"  # TRUNCATE, DROP, most ALTER TABLE
 ROW_EXCLUSIVE = "RowExclusiveLock"  # COPY, INSERT, UPDATE, DELETE
+SHARE = "ShareLock"  # CREATE INDEX
 _BLOCKED_BY = {
     ACCESS_EXCLUSIVE: ["AccessShareLock", "RowShareLock", "RowExclusiveLock",
                        "ShareUpdateExclusiveLock", "ShareLock", "ShareRowExclusiveLock",
                        "ExclusiveLock", "AccessExclusiveLock"],
     ROW_EXCLUSIVE: ["ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"],
+    SHARE: ["RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock",
+            "ExclusiveLock", "AccessExclusiveLock"],
 }
 
 T = TypeVar("T")

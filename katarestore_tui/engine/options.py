@@ -12,6 +12,10 @@ MIN_BATCH_SIZE = 1
 MAX_BATCH_SIZE = 1_000_000
 ON_CONFLICT_MODES = ("skip", "update", "error")
 TRIGGER_MODES = ("auto", "on", "off")
+# an empty table's secondary indexes dropped and built after its data: after = those no
+# record can make fail (fixed-length keys, no expression or predicate); all = every one
+# (a record that breaks one then fails the build, not alone); keep = none
+INDEX_MODES = ("after", "all", "keep")
 
 
 @dataclass
@@ -39,6 +43,7 @@ class RestoreOptions:
     # --clean first writes a copy of what it removes (engine.cleancopy); --no-snapshot skips it
     snapshot: bool = True
     snapshot_dir: str | None = None  # default: <data dir>/clean-copies
+    indexes: str = "after"  # see INDEX_MODES and engine/indexes.py
 
     def validate(self) -> list[str]:
         """Problems a person must fix before anything runs."""
@@ -58,6 +63,8 @@ class RestoreOptions:
             problems.append("--single-transaction loads on one connection: use --jobs 1")
         if self.fk_mode not in ("auto", "replica", "immediate"):
             problems.append("fk mode must be auto, replica or immediate")
+        if self.indexes not in INDEX_MODES:
+            problems.append(f"--indexes must be one of {', '.join(INDEX_MODES)}")
         if self.triggers not in TRIGGER_MODES:
             problems.append(f"--triggers must be one of {', '.join(TRIGGER_MODES)}")
         elif self.triggers == "on" and self.fk_mode == "replica":

@@ -21,7 +21,7 @@ from katarestore_tui.backup.catalog import Backup, BackupError, resolve_backup
 from katarestore_tui.backup.reader import backend_warning
 from katarestore_tui.db import load_steps, written
 from katarestore_tui.db.schema import Schema, read_schema
-from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine import checkpoint, indexes
 from katarestore_tui.engine.cleancopy import plan_clean_copy, snapshot_before_clean
 from katarestore_tui.engine.connect import Link, Session, connect
 from katarestore_tui.engine.context import RunContext, TableJob
@@ -342,6 +342,7 @@ class _Run:
         self.files = file_marks(plan)
         self.resumable = False  # a finished run whose stopped tables a resume can continue
         self.sequence_problems: list[str] = []  # a sequence that cannot take a loaded value
+        self.index_problems: list[str] = []  # an index an earlier run dropped that fails to build
         # "pending" until the TRUNCATE has committed; a resume of a pending clean cleans first
         self.clean_state: str | None = "pending" if options.clean and not options.resume else None
         self.clean_copy: str | None = None  # the folder holding what --clean removed
@@ -377,7 +378,7 @@ class _Run:
                 self._load_all(quarantine)
                 self._reconnecting(lambda: self._after_load(quarantine), quarantine)
             failed_any = (any(s.failed or s.state not in (DONE, SKIPPED) for s in self.stats.values())
-                          or bool(self.sequence_problems))
+                          or bool(self.sequence_problems) or bool(self.index_problems))
             status, code = ("partial", EXIT_PARTIAL) if failed_any else ("completed", EXIT_OK)
             self.waiter.check()  # a stop before the end: the checkpoint stays
             if stopped := self._stopped_tables():  # their checkpoints stay for the resume
@@ -432,6 +433,7 @@ class _Run:
 
     def _forget_run(self) -> None:
         checkpoint.forget_run(self.conn, self.options.schema, self.run_id)
+        indexes.drop_record_when_empty(self.conn, self.options.schema)
         self._forget_written()
 
     def _forget_written(self) -> None:
@@ -467,6 +469,12 @@ class _Run:
                                  if name in self.stats)))
         for message in self.plan.warnings:  # skipped files, ignored keys, symlinks not followed
             self.sink(Warning(message))
+        # what an earlier run dropped and never built comes first (outside any transaction)
+        built = indexes.rebuild_left_over(self.conn, self.options.dsn, self.options.schema,
+                                          self.waiter, self.sink)
+        self.index_problems = built.problems
+        for problem in built.problems:
+            self.warn(problem)
 
     def _restore_checkpoints(self) -> None:
         try:
@@ -677,6 +685,7 @@ class _Run:
             clean=self.clean_state,
             retries=self.retries,
             clean_copy=self.clean_copy,
+            index_problems=self.index_problems,
         ).save()
 
     def _finish(self, status: str, code: int, error: str | None) -> RestoreResult:

@@ -29,11 +29,12 @@ import psycopg
 
 from katarestore_tui.db.convert import ConversionError
 from katarestore_tui.db.schema import Table, read_schema
-from katarestore_tui.engine import checkpoint
+from katarestore_tui.engine import checkpoint, indexes
 from katarestore_tui.engine.connect import connect
 from katarestore_tui.engine.encoder import EncodedBatch, RecordEncoder, Rejected
-from katarestore_tui.engine.events import DONE, PARTIAL
+from katarestore_tui.engine.events import DONE, PARTIAL, ignore_events
 from katarestore_tui.engine.loader import BatchWriter
+from katarestore_tui.engine.locks import LockWaiter
 from katarestore_tui.engine.quarantine import Failure, QuarantineWriter, read_entries
 from katarestore_tui.errors import FatalError
 from katarestore_tui.history.runlog import RunLog, TableLog
@@ -66,6 +67,7 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
     schema_name = run.options.get("schema", "public")
     result = RetryResult(run_id)
     writer = QuarantineWriter(run_id)
+    index_problems: list[str] = []
     try:
         conn = connect(dsn)
     except FatalError as exc:
@@ -78,6 +80,11 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
         if run.fk_mode == "replica":
             conn.execute("SET session_replication_role = origin")  # check each row now
         result.recovered = _recover(conn, schema_name, run_id, writer)
+        # indexes a restore dropped and did not build: first, so the retried rows meet them
+        built = indexes.rebuild_left_over(conn, dsn, schema_name,
+                                          LockWaiter(cancel or threading.Event(), ignore_events),
+                                          ignore_events)
+        index_problems = built.problems  # said at the end; the records are retried anyway
         schema = read_schema(conn, schema_name)
         # parents first: a child record may be waiting for a parent retried just before it
         names = [table] if table else schema.load_order(
@@ -100,6 +107,8 @@ def retry_run(run_id: str, dsn: str, table: str | None = None,
     finally:
         conn.close()
         writer.close()
+    if index_problems and result.error is None:
+        result.error = "; ".join(index_problems)
     if any(t["loaded"] + t["duplicates"] for t in result.tables.values()):
         run = RunLog.load(run_id)
         run.retries.append(result.tables)

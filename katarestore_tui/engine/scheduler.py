@@ -10,13 +10,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from functools import partial
 from typing import Protocol, cast
 
+from katarestore_tui.engine import indexes
 from katarestore_tui.engine.connect import Link
 from katarestore_tui.engine.context import RunContext, TableJob
 from katarestore_tui.engine.encoder import EncodedBatch, SourceEnd
 from katarestore_tui.engine.events import TableStats
 from katarestore_tui.engine.loader import TableLoader
+from katarestore_tui.engine.locks import LockWaiter
 from katarestore_tui.engine.source import ParserProcess, inline_batches
 from katarestore_tui.engine.split_load import RangedTable, load_ranged, plan_ranges
 
@@ -85,6 +88,18 @@ def _load(ctx: RunContext, job: TableJob, link: Link, results: dict[str, TableSt
         source.close()  # stops a parser process now, not when garbage is collected
 
 
+def _with_indexes(ctx: RunContext, link: Link, table: str,
+                  load: Callable[[], TableStats]) -> TableStats:
+    """The "indexes" phase around a table's whole load (all its ranges, when it has them):
+    an empty table's secondary indexes go before its data and are built again after it."""
+    waiter = LockWaiter(ctx.cancel, ctx.sink)
+    phase = indexes.before_data(link.conn, ctx.options, table, ctx.run_id, waiter, ctx.sink)
+    stats = load()
+    # on the link's latest connection (it may have been reopened during the load)
+    indexes.after_data(link.conn, ctx.options, stats, ctx.run_id, waiter, ctx.sink, phase)
+    return stats
+
+
 def run_sequential(jobs: list[TableJob], ctx: RunContext,
                    results: dict[str, TableStats]) -> dict[str, TableStats]:
     """One table after another on the run's own connection (`ctx.link`).
@@ -115,14 +130,17 @@ def run_sequential(jobs: list[TableJob], ctx: RunContext,
             if (ranged := _ranges(ctx, job)) is not None:
                 if batches is not None:  # started early for a whole load: not needed
                     batches.close()
-                results[job.plan.table] = load_ranged(ctx, ranged, results, _load)
+                results[job.plan.table] = _with_indexes(
+                    ctx, ctx.link, job.plan.table, partial(load_ranged, ctx, ranged, results, _load))
                 start_early(i + 1)
                 continue
             if batches is None:
                 batches = open_chained(i)
             if not _uses_process(ctx, job):
                 start_early(i + 1)
-            results[job.plan.table] = _load(ctx, job, ctx.link, results, batches)
+            results[job.plan.table] = _with_indexes(
+                ctx, ctx.link, job.plan.table,
+                partial(_load, ctx, job, ctx.link, results, batches))
     finally:
         with lock:
             ended = True
@@ -148,7 +166,7 @@ def run_parallel(jobs: list[TableJob], ctx: RunContext,
     def load_alone(job: TableJob) -> TableStats:
         link = ctx.table_link(job.plan.table)  # waits out a blip like a reconnect does
         try:
-            return _load(ctx, job, link, results)
+            return _with_indexes(ctx, link, job.plan.table, partial(_load, ctx, job, link, results))
         finally:
             link.close()
 
@@ -168,7 +186,8 @@ def run_parallel(jobs: list[TableJob], ctx: RunContext,
                     if running:
                         break  # let the running tables finish first; nothing else starts
                     pending.remove(job)
-                    running[pool.submit(load_ranged, ctx, cut, results, _load)] = name
+                    running[pool.submit(_with_indexes, ctx, ctx.link, name,
+                                        partial(load_ranged, ctx, cut, results, _load))] = name
                     alone = True
                     break
                 pending.remove(job)

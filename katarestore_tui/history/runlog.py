@@ -112,6 +112,7 @@ class RunLog:
     clean: str | None = None  # pending | done; None: the log is older than the clean state
     retries: list[dict[str, Any]] = field(default_factory=list)  # each retry's outcome
     clean_copy: str | None = None  # the folder holding what --clean removed (engine.cleancopy)
+    index_problems: list[str] = field(default_factory=list)  # builds left over that failed again
     extra: dict[str, Any] = field(default_factory=dict)  # keys of other versions, kept
     # what History sees of a run logged "running" (history/live.py), never written to disk:
     # a process loads it now (live, its pid), or none does (interrupted: killed or crashed)
@@ -136,7 +137,7 @@ class RunLog:
                         for name, m in (own.get("files") or {}).items()}
         for name in ("options", "totals"):
             own[name] = dict(own.get(name) or {})
-        for name in ("warnings", "retries"):
+        for name in ("warnings", "retries", "index_problems"):
             own[name] = list(own.get(name) or [])
         return cls(**own, extra=extra)
 
@@ -172,6 +173,8 @@ class RunLog:
             data["retries"] = self.retries
         if self.clean_copy is not None:
             data["clean_copy"] = self.clean_copy
+        if self.index_problems:
+            data["index_problems"] = self.index_problems
         data.update(self.extra)
         return data
 

@@ -75,3 +75,24 @@ def test_a_run_from_another_target_is_not_resumed(target: Target):
             assert any("wrote to" in n.message for n in app._notifications)
 
     run(scenario)
+
+
+def test_the_run_detail_shows_the_indexes_phase(target: Target):
+    """The demo's secondary indexes went until their tables' data was in: the run says so."""
+    from textual.widgets import Static
+
+    finished = restore(target)
+
+    async def scenario():
+        app = target.app()
+        async with app.run_test(size=(100, 40)) as pilot:
+            await wait_for(pilot, lambda: app.dsn)
+            await pilot.press("h")
+            await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
+            assert app.screen.current["run_id"] == finished.run_id
+            info = app.screen.query_one("#run-info", Static)
+            text = str(info.content)
+            for table in ("lessons", "lesson_progress", "quiz_attempts"):
+                assert f"{table}: 1 secondary dropped before the data, 1 built after it" in text
+
+    run(scenario)

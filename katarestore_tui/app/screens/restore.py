@@ -31,6 +31,7 @@ from katarestore_tui.engine import (
     STOP,
     ErrorRun,
     Event,
+    IndexPhase,
     LockWait,
     Phase,
     Plan,
@@ -175,6 +176,9 @@ class RestoreScreen(KataScreen):
         elif isinstance(event, Warning):
             self.warnings.append(event.message)
             self.log_line(f"warning: {event.message}", at=event.at, style="warning")
+        elif isinstance(event, IndexPhase) and event.step != "starting":
+            # pg_stat_progress_create_index, twice a second: the overall line, not the log
+            self.phase = f"indexes: {event.detail}"
         elif isinstance(event, Phase):
             self.phase = event.name  # the detail goes to the log: the overall line stays short
             self.log_line(f"{event.name}: {event.detail}" if event.detail else event.name, at=event.at)

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Static
 
 from katarestore_tui.app import format as fmt
 from katarestore_tui.app.widgets.lists import ListTable
+from katarestore_tui.history.index_phase import index_phase_lines
 from katarestore_tui.history.runlog import RunLog
 
 RESUMABLE = "↻"
@@ -108,6 +109,9 @@ class RunDetail(Vertical):
         ]
         if run.error:
             lines.append(f"[$text-error]{escape(run.error)}[/]")
+        for line, problem in index_phase_lines(run.to_dict()):  # the "indexes" phase, when it ran
+            text = f"[b]Indexes[/b] {escape(line)}"
+            lines.append(f"[$text-error]{text}[/]" if problem else text)
         info.update("\n".join(lines))
         for name, stats in run.tables.items():
             tables.add_row(name, stats.state, fmt.count(stats.records),
