@@ -89,7 +89,7 @@ def test_the_run_detail_shows_the_indexes_phase(target: Target):
             await wait_for(pilot, lambda: app.dsn)
             await pilot.press("h")
             await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
-            assert app.screen.current["run_id"] == finished.run_id
+            assert app.screen.current.run_id == finished.run_id
             info = app.screen.query_one("#run-info", Static)
             text = str(info.content)
             for table in ("lessons", "lesson_progress", "quiz_attempts"):
