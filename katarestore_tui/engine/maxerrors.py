@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from katarestore_tui.jsontext import dumps_exact
+from katarestore_tui.words import plural
 
 CONTINUE, SKIP, STOP = "continue", "skip", "stop"
 DEFAULT_STREAK = 1_000
@@ -45,9 +46,9 @@ class ErrorRun:
     def text(self) -> str:
         """Why the table stopped: error code and message, and an example record (the
         table's name goes before it wherever it is shown)."""
-        why = (f"more than {self.limit:,} records failed (--max-errors {self.limit})"
+        why = (f"more than {plural(self.limit, 'record')} failed (--max-errors {self.limit})"
                if self.limit is not None
-               else f"its first {self.failed:,} records all failed with one error")
+               else f"its first {plural(self.failed, 'record')} all failed with one error")
         code = self.sqlstate or "refused before loading"
         where = "" if self.example_index is None else f" #{self.example_index}"
         return (f"stopped: {why}: [{code}] {self.message}; "
@@ -134,7 +135,8 @@ class ErrorWatch:
         limit = self.policy.limit
         if limit is not None and c.failed > limit:
             raise TooManyErrors(self._run(sqlstate, message, index, record, limit))
-        if c.good == 0 and c.same and c.failed >= self.policy.streak:
+        # the streak is the default only: an operator's --max-errors is the limit they chose
+        if limit is None and c.good == 0 and c.same and c.failed >= self.policy.streak:
             assert c.first is not None
             raise TooManyErrors(self._run(sqlstate, message, *c.first, None))
 

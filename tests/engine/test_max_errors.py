@@ -103,3 +103,14 @@ def test_a_clean_table_is_never_stopped(db, db_dsn, tmp_path):
     folder = backup(tmp_path, [{"id": i, "v": -i} for i in range(1, 1501)])
     result = run_restore(options(db_dsn, folder, batch_size=100, max_errors=0), tmp_path)
     assert result.exit_code == EXIT_OK and rows(db, "scores") == 1500
+
+
+def test_a_max_errors_above_the_records_keeps_every_failure_in_the_quarantine(db, db_dsn, tmp_path):
+    """The operator's --max-errors replaces the default streak: all 3,000 go to quarantine."""
+    db.execute(SCHEMA)
+    folder = backup(tmp_path, [{"id": i, "v": i} for i in range(1, 3001)])  # CHECK v < 0
+    result = run_restore(options(db_dsn, folder, batch_size=400, max_errors=5_000), tmp_path)
+    scores = result.tables["scores"]
+    assert (scores.state, scores.records, scores.failed) == ("partial", 3000, 3000), scores.error
+    assert len(list(read_quarantine(result.run_id, "scores"))) == 3000
+    assert_balanced(result)

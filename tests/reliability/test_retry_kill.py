@@ -62,7 +62,9 @@ def test_retry_killed_anywhere_loads_each_record_once(db: psycopg.Connection, db
     events = [{"n": i, "kind": "bad"} for i in range(N)]
     items = [{"id": i, "name": "bad"} for i in range(N)]
     backup = write_backup(tmp_path, {"events.json": events, "items.json": items})
-    first = run_cli("restore", str(backup), "--dsn", db_dsn, "--yes", "--json")
+    # every record fails: --max-errors lets them all reach the quarantine (the default stops a
+    # table whose first 1,000 records all fail with one error)
+    first = run_cli("restore", str(backup), "--dsn", db_dsn, "--yes", "--json", "--max-errors", str(3 * N))
     assert first.returncode == 1, first.stderr
     run_id = json.loads(first.stdout)["run_id"]
     assert sum(1 for _ in read_quarantine(run_id)) == 2 * N
@@ -108,7 +110,9 @@ def test_retry_interrupted_between_its_bookkeeping_steps(db: psycopg.Connection,
 
     db.execute(SCHEMA)
     backup = write_backup(tmp_path, {"events.json": [{"n": i, "kind": "bad"} for i in range(50)]})
-    first = run_cli("restore", str(backup), "--dsn", db_dsn, "--yes", "--json")
+    # every record fails: --max-errors lets them all reach the quarantine (the default stops a
+    # table whose first 1,000 records all fail with one error)
+    first = run_cli("restore", str(backup), "--dsn", db_dsn, "--yes", "--json", "--max-errors", str(3 * N))
     run_id = json.loads(first.stdout)["run_id"]
     db.execute("ALTER TABLE events DROP CONSTRAINT events_kind")
 

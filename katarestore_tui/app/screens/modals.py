@@ -158,8 +158,8 @@ class TooManyErrorsScreen(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         run = self.run
-        why = (f"more than {run.limit:,} records failed (--max-errors {run.limit})"
-               if run.limit is not None else f"its first {run.failed:,} records all failed")
+        why = (f"more than {plural(run.limit, 'record')} failed (--max-errors {run.limit})"
+               if run.limit is not None else f"its first {plural(run.failed, 'record')} all failed")
         where = "" if run.example_index is None else f" #{run.example_index}"
         with Vertical(classes="dialog") as box:
             box.border_title = f"{run.table}: records keep failing"
