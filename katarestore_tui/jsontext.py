@@ -46,7 +46,7 @@ def _exact(value: object) -> orjson.Fragment:
 def _prepared(value: object, state: dict[str, bool]) -> object:
     """A copy orjson can write: huge ints and surrogate strings as ready-made Fragments."""
     if isinstance(value, str):
-        if _has_surrogate(value):
+        if has_surrogate(value):
             state["surrogate"] = True
             return orjson.Fragment(_ascii.encode(value))
         return value
@@ -55,7 +55,7 @@ def _prepared(value: object, state: dict[str, bool]) -> object:
     if isinstance(value, int):
         return value if INT_LOW <= value < INT_HIGH else orjson.Fragment(str(int(value)))
     if isinstance(value, dict):
-        if any(_has_surrogate(str(k)) for k in value):  # orjson takes only str keys: write it here
+        if any(has_surrogate(str(k)) for k in value):  # orjson takes only str keys: write it here
             state["surrogate"] = True
             items = (_ascii.encode(str(k)) + ":" + dumps_exact(v) for k, v in value.items())
             return orjson.Fragment("{" + ",".join(items) + "}")
@@ -65,7 +65,8 @@ def _prepared(value: object, state: dict[str, bool]) -> object:
     return value
 
 
-def _has_surrogate(text: str) -> bool:
+def has_surrogate(text: str) -> bool:
+    """A lone UTF-16 surrogate (what JSON's \\ud83d escape decodes to): not valid UTF-8."""
     if text.isascii():
         return False
     try:

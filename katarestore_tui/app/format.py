@@ -11,6 +11,7 @@ from pathlib import Path
 import humanize
 import orjson
 
+from katarestore_tui.jsontext import has_surrogate
 from katarestore_tui.words import noun, plural
 
 __all__ = ["noun", "plural"]  # re-exported: the screens count through fmt
@@ -85,7 +86,7 @@ def _printable(value: object, keys: dict[str, str]) -> object:
     """A copy orjson can write: huge ints and surrogate strings as ready-made Fragments;
     a surrogate dict key as a one-off token, swapped for its escape afterwards."""
     if isinstance(value, str):
-        return value if not _has_surrogate(value) else orjson.Fragment(json.dumps(value))
+        return value if not has_surrogate(value) else orjson.Fragment(json.dumps(value))
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
@@ -94,7 +95,7 @@ def _printable(value: object, keys: dict[str, str]) -> object:
         copy = {}
         for key, item in value.items():
             key = str(key)
-            if _has_surrogate(key):
+            if has_surrogate(key):
                 token = f"katarestore-key-{secrets.token_hex(8)}"
                 keys[token] = key
                 key = token
@@ -103,13 +104,3 @@ def _printable(value: object, keys: dict[str, str]) -> object:
     if isinstance(value, list | tuple):
         return [_printable(v, keys) for v in value]
     return value
-
-
-def _has_surrogate(text: str) -> bool:
-    if text.isascii():
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False

@@ -34,6 +34,12 @@ def app_for(root: Path) -> KatarestoreApp:
     return KatarestoreApp(dsn=sample.FAKE_DSN, backup_root=root / "kata_json")
 
 
+async def to_history(app: KatarestoreApp, pilot) -> None:
+    """From the first screen to History, as an operator gets there (h)."""
+    await pilot.press("h")
+    await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
+
+
 def footer_keys(app: KatarestoreApp) -> dict[str, str]:
     """What the footer offers now: description -> key, as the operator reads it."""
     return {b.binding.description: key for key, b in app.active_bindings.items() if b.enabled}
@@ -43,8 +49,7 @@ def test_lists_move_with_j_k_g_and_G_and_q_goes_back_then_quits(runs: Path):
     async def scenario():
         app = app_for(runs)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("h")
-            await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
+            await to_history(app, pilot)
             history = app.screen
             table = history.query_one(RunTable)
             assert table.row_count == 3
@@ -69,8 +74,7 @@ def test_history_filters_as_you_type_and_esc_clears_the_filter(runs: Path):
     async def scenario():
         app = app_for(runs)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("h")
-            await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
+            await to_history(app, pilot)
             history = app.screen
             await pilot.press("slash", *"cancel")
             box = history.query_one("#run-filter", Input)
@@ -95,8 +99,7 @@ def test_help_opens_on_the_keys_of_the_screen_it_was_asked_from(runs: Path):
     async def scenario():
         app = app_for(runs)
         async with app.run_test(size=(80, 24)) as pilot:
-            await pilot.press("h")
-            await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
+            await to_history(app, pilot)
             await pilot.press("question_mark")
             await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
             help_screen = app.screen
@@ -120,8 +123,7 @@ def test_y_copies_the_record_and_shift_y_its_error(runs: Path):
     async def scenario():
         app = app_for(runs)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("h")
-            await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
+            await to_history(app, pilot)
             await pilot.press("j", "f")  # the partial run's failed records
             await wait_for(pilot, lambda: screen_named(app, "FailuresScreen"))
             failures = app.screen

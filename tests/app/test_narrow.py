@@ -8,9 +8,9 @@ import pytest
 from textual.widgets import DataTable
 
 from katarestore_tui.app.widgets.history.run_views import RunTable
-from tests.app.conftest import run, screen_named, wait_for
+from tests.app.conftest import run
 from tests.app.test_benchmark_screen import NO_SERVER, BenchApp, fake_history
-from tests.app.test_keys import app_for, runs
+from tests.app.test_keys import app_for, runs, to_history
 
 __all__ = ["fake_history", "runs"]
 
@@ -31,8 +31,7 @@ def test_history_shows_whole_columns_and_leaves_time_and_target_to_the_detail_wh
     async def scenario():
         app = app_for(runs)
         async with app.run_test(size=size) as pilot:
-            await pilot.press("h")
-            await wait_for(pilot, lambda: screen_named(app, "HistoryScreen"))
+            await to_history(app, pilot)
             table = app.screen.query_one(RunTable)
             keys = [str(k.value) for k in table.columns]
             assert keys == ["resumable", "status", "run", "records", "failed", "backup", *extra]
