@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from types import ModuleType
@@ -96,6 +96,19 @@ class BadRecord:
     index: int
     raw: object  # the item as read (or the line's text)
     cause: str
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """The records of one chunk as the chunk hook made them (one item per record, in
+    order), yielded in their place with the index of the first."""
+
+    items: list[bytes]
+
+
+# A chunk of whole records as one JSON array -> one item per record, or None: the
+# reader decodes that chunk itself, as it would without a hook.
+ChunkHook = Callable[[bytes], list[bytes] | None]
 
 
 class _Readable(Protocol):
@@ -262,9 +275,11 @@ class _Prefixed:
 class RecordReader:
     """Iterate `(index, record)` pairs of one table file; `progress_bytes` for progress bars."""
 
-    def __init__(self, table_file: TableFile, skip: int = 0) -> None:
+    def __init__(self, table_file: TableFile, skip: int = 0,
+                 chunk_hook: ChunkHook | None = None) -> None:
         self.table_file = table_file
         self.skip = skip
+        self.chunk_hook = chunk_hook  # offered each chunk of the Node layout first
         self.records_read = 0  # records yielded or skipped so far
         self._disk: BinaryIO | None = None
         self._counting: _CountingReader | None = None
@@ -441,6 +456,16 @@ class RecordReader:
                 # the first run starts with the array's "[", the next ones with a ","
                 if not run.startswith(opening):
                     raise _LeaveFastPath
+                if self.chunk_hook is not None:
+                    taken = self.chunk_hook(b"[" + run[1:] + b"]")
+                    if taken is not None:
+                        opening = b","
+                        first = self.records_read
+                        self.records_read += len(taken)
+                        drop = max(self.skip - first, 0)  # a resume's skip inside this run
+                        if drop < len(taken):
+                            yield first + drop, PreparedRun(taken[drop:] if drop else taken)
+                        continue
                 records = _decode("[" + run[1:].decode() + "]")
                 opening = b","
                 for record in records:

@@ -1,0 +1,215 @@
+"""A chunk of whole records -> COPY lines at compiled speed, or a refusal.
+
+The exact path (backup/reader.py, engine/encoder.py, db/convert.py) builds a dict per
+record and converts value by value in Python. Here msgspec (a C library) decodes a
+chunk of the Node layout straight into typed Structs generated from the target's
+columns and the key names the exact path has already seen: strings are checked and
+copied as they are, numbers stay exact (ints as int, numeric as its own text, never a
+float), jsonb is kept as the raw text of the file (`msgspec.Raw`, only its whitespace
+removed, in C) and never parsed into Python objects. Columns of any other type are
+decoded generically (fractions as exact Decimal) and go through the exact converter.
+
+The fast path only ever says "these are the lines" or "not this chunk". It refuses a
+chunk whenever it cannot prove its lines are the exact path's: a key it does not know
+or a key missing (another key set), a value of a type it does not handle, a date with
+an offset, a NUL, a value a converter refuses, bytes that are not UTF-8, bad JSON. The
+exact path then reads that chunk as before (with its rejects and faults); the next
+chunk is tried again. A differential test (tests/engine/test_fastpath.py) holds the
+two paths to the same lines, rejects and faults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from katarestore_tui.db.convert import ConversionError, converter_for
+from katarestore_tui.db.schema import Column, Table
+from katarestore_tui.engine.copytext import escape_all
+
+_INTEGERS = frozenset({"int2", "int4", "int8", "oid", "xid", "xid8", "cid"})
+_NUMBERS = frozenset({"float4", "float8"})
+_SHIFTED = frozenset({"timestamp", "date", "time"})  # an offset is moved to UTC: refused here
+_TIME_ZONED = frozenset({"timestamptz", "timetz"})  # strings go as they are
+REFUSALS_BEFORE_PAUSE = 4  # refused chunks in a row before it tries only now and then
+PAUSE_CHUNKS = 16  # then one chunk in this many is tried
+
+
+class _Refuse(Exception):
+    """This chunk is not provably the exact path's: let the exact path read it."""
+
+
+def _refuse() -> str:
+    raise _Refuse
+
+
+def kind_of(column: Column) -> str:
+    """How the fast path decodes `column`: text, int, bool, shifted, raw, or any."""
+    base = column.base_type
+    if column.is_array or column.enum_labels or column.category == "E":
+        return "any"
+    if base in _INTEGERS or base in _NUMBERS:
+        return "int"  # ints as their digits, strings as they are (the server casts)
+    if base == "bool":
+        return "bool"
+    if base in _SHIFTED:
+        return "shifted"
+    if base in _TIME_ZONED:
+        return "text"
+    if base == "jsonb":
+        return "raw"  # json (not b) keeps its whitespace: the exact converter writes it
+    if base in ("json", "bytea"):
+        return "any"
+    if column.category == "N":
+        return "int"  # numeric, money: "12.50" as it is, an int as its digits
+    return "text"  # text, varchar, uuid, inet ...: strings as they are
+
+
+_TYPES: dict[str, Any] = {
+    "text": str | None,
+    "int": int | str | None,
+    "bool": bool | None,
+    "shifted": str | None,
+    "raw": msgspec.Raw,
+    "any": Any,
+}
+
+
+class ChunkPlan:
+    """The Struct and the line builder for one key set of one table."""
+
+    def __init__(self, table: Table, key_columns: dict[str, str | None]) -> None:
+        """`key_columns`: every key of the records, with the column it fills (None:
+        a key the exact path ignores)."""
+        writable = {c.name: c for c in table.writable_columns}
+        order = {name: i for i, name in enumerate(writable)}
+        fields: list[tuple[str, Any]] = []
+        rename: dict[str, str] = {}
+        picks: list[tuple[str, Column]] = []
+        for i, (key, column) in enumerate(key_columns.items()):
+            name = f"f{i}"
+            rename[name] = key
+            if column is None:
+                fields.append((name, msgspec.Raw))  # read past, never used
+            else:
+                fields.append((name, _TYPES[kind_of(writable[column])]))
+                picks.append((name, writable[column]))
+        picks.sort(key=lambda p: order[p[1].name])
+        self.columns = tuple(column.name for _, column in picks)
+        struct: Any = msgspec.defstruct(
+            "Record", fields, forbid_unknown_fields=True, rename=rename, kw_only=True
+        )
+        self._decode = msgspec.json.Decoder(list[struct], float_hook=Decimal).decode
+        self._encode_all = _compile(picks)
+
+    def lines(self, array: bytes) -> list[bytes] | None:
+        """COPY lines of the JSON array `array`, one per record, or None: not this chunk."""
+        try:
+            if not array.isascii():
+                array.decode()  # Raw skips strings unchecked: invalid UTF-8 must not pass
+            return self._encode_all(self._decode(array))
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, _Refuse,
+                ConversionError, RecursionError):
+            return None
+
+
+def _term(name: str, column: Column, i: int, env: dict[str, Any]) -> str:
+    """The expression that gives the text (or None) of field `name` of record `r`."""
+    kind = kind_of(column)
+    x = f"r.{name}"
+    if kind == "text":
+        return x
+    if kind == "int":
+        return f"(None if (x{i} := {x}) is None else str(x{i}))"  # str(str) is the str itself
+    if kind == "bool":
+        return f'(None if (x{i} := {x}) is None else ("t" if x{i} else "f"))'
+    if kind == "shifted":
+        # the exact path moves an offset to UTC; a string that may hold one is refused
+        test = (f'("+" in x{i} or x{i}.rfind("-") > 9)' if column.base_type != "time"
+                else f'("+" in x{i} or "-" in x{i})')
+        return f"(x{i} if (x{i} := {x}) is None or not {test} else refuse())"
+    if kind == "raw":
+        return f'(None if (x{i} := fmt({x}, indent=-1)) == b"null" else x{i}.decode())'
+    env[f"c{i}"] = converter_for(column)
+    return f"c{i}({x})"
+
+
+def _compile(picks: list[tuple[str, Column]]) -> Callable[[list[Any]], list[bytes]]:
+    """`records -> lines` as one generated loop: the line assembly of the exact encoder
+    (NULL as \\N, one scan for what needs escaping, a NUL refused), with no call per value."""
+    env: dict[str, Any] = {"fmt": msgspec.json.format, "refuse": _refuse,
+                           "escape_all": escape_all}
+    terms = [_term(name, column, i, env) for i, (name, column) in enumerate(picks)]
+    tabs = len(picks) - 1
+    source = f"""
+def encode_all(records):
+    out = []
+    append = out.append
+    for r in records:
+        t = ({', '.join(terms)},)
+        if None in t:
+            present = "\\t".join([s for s in t if s is not None])
+            n = len(t) - t.count(None) - 1
+            line = "\\t".join(["\\\\N" if s is None else s for s in t])
+        else:
+            present = line = "\\t".join(t)
+            n = {tabs}
+        if "\\x00" in present:
+            refuse()
+        if "\\\\" in present or "\\n" in present or "\\r" in present or present.count("\\t") != n:
+            line = escape_all(t)
+        append((line + "\\n").encode())
+    return out
+"""
+    exec(source, env)  # the source holds only generated names and integers
+    encode_all: Callable[[list[Any]], list[bytes]] = env["encode_all"]
+    return encode_all
+
+
+class FastPath:
+    """The chunk hook of one table: tries the plan for the key set last seen, per chunk.
+
+    `learn` is given each key order the exact encoder meets (keys -> column or None);
+    the plan follows the latest one, so a file whose keys change goes fast again as soon
+    as the exact path has read one chunk of the new keys.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._plans: dict[frozenset[tuple[str, str | None]], ChunkPlan] = {}
+        self._plan: ChunkPlan | None = None
+        self._refused = 0  # chunks refused in a row
+        self._seen = 0
+        self.taken = 0  # chunks taken (for tests and the benchmark)
+
+    def learn(self, key_columns: dict[str, str | None]) -> None:
+        if not any(column is not None for column in key_columns.values()):
+            return  # no key is a column: the exact path refuses those records
+        signature = frozenset(key_columns.items())
+        plan = self._plans.get(signature)
+        if plan is None:
+            plan = self._plans[signature] = ChunkPlan(self.table, key_columns)
+        self._plan = plan
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self._plan.columns if self._plan is not None else ()
+
+    def chunk(self, array: bytes) -> list[bytes] | None:
+        """The hook: COPY lines for the records of `array`, or None (the exact path reads it)."""
+        plan = self._plan
+        if plan is None:
+            return None
+        self._seen += 1
+        if self._refused >= REFUSALS_BEFORE_PAUSE and self._seen % PAUSE_CHUNKS:
+            return None
+        lines = plan.lines(array)
+        if lines is None:
+            self._refused += 1
+        else:
+            self._refused = 0
+            self.taken += 1
+        return lines
