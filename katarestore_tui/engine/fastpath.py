@@ -28,7 +28,7 @@ import msgspec
 
 from katarestore_tui.db.convert import ConversionError, converter_for
 from katarestore_tui.db.schema import Column, Table
-from katarestore_tui.engine.copytext import escape_all
+from katarestore_tui.engine.copytext import copy_escape, escape_all
 
 _INTEGERS = frozenset({"int2", "int4", "int8", "oid", "xid", "xid8", "cid"})
 _NUMBERS = frozenset({"float4", "float8"})
@@ -93,30 +93,40 @@ class ChunkPlan:
             name = f"f{i}"
             rename[name] = key
             if column is None:
-                fields.append((name, msgspec.Raw))  # read past, never used
+                fields.append((name, Any))  # never used; decoded so its UTF-8 is checked
             else:
                 fields.append((name, _TYPES[kind_of(writable[column])]))
                 picks.append((name, writable[column]))
         picks.sort(key=lambda p: order[p[1].name])
         self.columns = tuple(column.name for _, column in picks)
         struct: Any = msgspec.defstruct(
-            "Record", fields, forbid_unknown_fields=True, rename=rename, kw_only=True
+            # no cycles can form (strings, numbers, Raw): not tracked by the GC, which
+            # would otherwise scan a chunk's Structs again and again
+            "Record", fields, forbid_unknown_fields=True, rename=rename, kw_only=True, gc=False
         )
         self._decode = msgspec.json.Decoder(list[struct], float_hook=Decimal).decode
-        self._encode_all = _compile(picks)
+        self._encode_checked = _compile(picks, clean=False)
+        self._encode_clean = _compile(picks, clean=True)
 
     def lines(self, array: bytes) -> list[bytes] | None:
         """COPY lines of the JSON array `array`, one per record, or None: not this chunk."""
         try:
-            if not array.isascii():
-                array.decode()  # Raw skips strings unchecked: invalid UTF-8 must not pass
-            return self._encode_all(self._decode(array))
+            # the indentation goes, in C, once for the chunk: jsonb values arrive compact
+            compact = _format(array, indent=-1)
+            records = self._decode(compact)
+            # A JSON string can hold a backslash, tab, newline, CR or NUL only as an escape,
+            # which is a backslash in the text: without one, no line needs escaping.
+            encode = self._encode_checked if b"\\" in compact else self._encode_clean
+            return encode(records)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeError, _Refuse,
                 ConversionError, RecursionError):
             return None
 
 
-def _term(name: str, column: Column, i: int, env: dict[str, Any]) -> str:
+_format = msgspec.json.format
+
+
+def _term(name: str, column: Column, i: int, env: dict[str, Any], clean: bool) -> str:
     """The expression that gives the text (or None) of field `name` of record `r`."""
     kind = kind_of(column)
     x = f"r.{name}"
@@ -132,24 +142,35 @@ def _term(name: str, column: Column, i: int, env: dict[str, Any]) -> str:
                 else f'("+" in x{i} or "-" in x{i})')
         return f"(x{i} if (x{i} := {x}) is None or not {test} else refuse())"
     if kind == "raw":
-        return f'(None if (x{i} := fmt({x}, indent=-1)) == b"null" else x{i}.decode())'
+        # msgspec checks the UTF-8 of what it decodes, not of a Raw: str() checks it here
+        return f'(None if (x{i} := str({x}, "utf-8")) == "null" else x{i})'
     env[f"c{i}"] = converter_for(column)
+    if clean:  # its converter may write a backslash (bytea's \x, array quoting): escaped here
+        return f"(None if (x{i} := c{i}({x})) is None else escape(x{i}))"
     return f"c{i}({x})"
 
 
-def _compile(picks: list[tuple[str, Column]]) -> Callable[[list[Any]], list[bytes]]:
-    """`records -> lines` as one generated loop: the line assembly of the exact encoder
-    (NULL as \\N, one scan for what needs escaping, a NUL refused), with no call per value."""
-    env: dict[str, Any] = {"fmt": msgspec.json.format, "refuse": _refuse,
-                           "escape_all": escape_all}
-    terms = [_term(name, column, i, env) for i, (name, column) in enumerate(picks)]
+def _compile(picks: list[tuple[str, Column]], clean: bool) -> Callable[[list[Any]], list[bytes]]:
+    """`records -> lines` as one generated loop, with no call per value.
+
+    `clean`: for a chunk with no backslash at all, where no value taken from the JSON
+    needs COPY escaping; otherwise the line assembly of the exact encoder (NULL as \\N,
+    one scan for what needs escaping). Either way a NUL refuses the chunk.
+    """
+    env: dict[str, Any] = {"refuse": _refuse, "escape_all": escape_all, "escape": copy_escape}
+    terms = [_term(name, column, i, env, clean) for i, (name, column) in enumerate(picks)]
     tabs = len(picks) - 1
-    source = f"""
-def encode_all(records):
-    out = []
-    append = out.append
-    for r in records:
-        t = ({', '.join(terms)},)
+    if clean:
+        body = """
+        if None in t:
+            line = "\\t".join(["\\\\N" if s is None else s for s in t])
+        else:
+            line = "\\t".join(t)
+        if "\\x00" in line:
+            refuse()
+"""
+    else:
+        body = f"""
         if None in t:
             present = "\\t".join([s for s in t if s is not None])
             n = len(t) - t.count(None) - 1
@@ -161,6 +182,13 @@ def encode_all(records):
             refuse()
         if "\\\\" in present or "\\n" in present or "\\r" in present or present.count("\\t") != n:
             line = escape_all(t)
+"""
+    source = f"""
+def encode_all(records):
+    out = []
+    append = out.append
+    for r in records:
+        t = ({', '.join(terms)},){body}
         append((line + "\\n").encode())
     return out
 """

@@ -294,3 +294,24 @@ def test_numbers_stay_exact(db, rows_table, tmp_path, monkeypatch):
     line = fast[0].lines[3].decode()
     assert str(2**62 + 1) in line and "1234567890.12" in line
     assert "0.1000000000000000055511151231257827" in line and str(10**30) in line
+
+
+@pytest.mark.parametrize("where", ["meta", "notAColumn"])
+def test_bytes_that_are_not_utf8_in_an_unread_value_send_the_file_to_ijson(
+        db, rows_table, tmp_path, monkeypatch, where):
+    """A jsonb value is kept as raw text and an ignored key's value is never used; the
+    exact path still reports bad UTF-8 there as the file's fault, and so must this one."""
+    monkeypatch.setattr(reader, "READ_SIZE", 2048)
+    rows = prisma_rows(40)
+    for row in rows:
+        row["notAColumn"] = "x"
+    rows[30][where] = "BAD"
+    text = stringify(rows).replace(b'"BAD"', b'"\xff"')
+    path = tmp_path / "rows.json"
+    path.write_bytes(text)
+    counts = count_taken(monkeypatch)
+    fast = encode(path, rows_table, True, monkeypatch, batch_size=64)
+    assert counts[0] > 3  # the chunks before it went fast
+    exact = encode(path, rows_table, False, monkeypatch, batch_size=64)
+    assert_same(db, rows_table, fast, exact)
+    assert fast[-1].fault is not None and fast[-1].fault.record_index == 30
