@@ -6,8 +6,10 @@ the key layout once per distinct key order, and the common case is a tight loop.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from katarestore_tui.backup.catalog import TableFile
@@ -187,7 +189,9 @@ class RecordEncoder:
         return ConversionError("a value could not be converted")
 
 
-FAST_PATH = True  # the typed chunk decoder (fastpath.py) first; tests switch it off
+# the typed chunk decoder (fastpath.py) first; KATARESTORE_FAST_PATH=0 (inherited by the
+# parser process) reads every record the exact way, for comparison or as a way out
+FAST_PATH = os.environ.get("KATARESTORE_FAST_PATH", "1") != "0"
 
 
 def encoded_batches(
@@ -238,7 +242,7 @@ def encoded_batches(
                 continue
             if layout is not learned and fast is not None:
                 learned = layout
-                fast.learn(encoder.key_columns(tuple(record), layout))
+                fast.learn(layout, partial(encoder.key_columns, tuple(record), layout))
             if layout.ignored:
                 encoder.ignored_keys.update(layout.ignored)
             if not layout.columns:

@@ -36,6 +36,7 @@ _SHIFTED = frozenset({"timestamp", "date", "time"})  # an offset is moved to UTC
 _TIME_ZONED = frozenset({"timestamptz", "timetz"})  # strings go as they are
 REFUSALS_BEFORE_PAUSE = 4  # refused chunks in a row before it tries only now and then
 PAUSE_CHUNKS = 16  # then one chunk in this many is tried
+MAX_PLANS = 32  # key sets a table's file may bring before the fast path stops learning
 
 
 class _Refuse(Exception):
@@ -199,30 +200,44 @@ def encode_all(records):
 class FastPath:
     """The chunk hook of one table: tries the plan for the key set last seen, per chunk.
 
-    `learn` is given each key order the exact encoder meets (keys -> column or None);
+    `learn` is told of each key order the exact encoder uses (keys -> column or None);
     the plan follows the latest one, so a file whose keys change goes fast again as soon
-    as the exact path has read one chunk of the new keys.
+    as the exact path has read one chunk of the new keys. Key orders of one key set share
+    a plan (a Struct does not care about order, and the lines do not depend on it).
     """
 
     def __init__(self, table: Table) -> None:
         self.table = table
         self._plans: dict[frozenset[tuple[str, str | None]], ChunkPlan] = {}
+        self._by_layout: dict[int, ChunkPlan | None] = {}  # id of the encoder's layout -> plan
         self._plan: ChunkPlan | None = None
         self._refused = 0  # chunks refused in a row
         self._seen = 0
-        self.taken = 0  # chunks taken (for tests and the benchmark)
 
-    def learn(self, key_columns: dict[str, str | None]) -> None:
+    def learn(self, layout: object, key_columns: Callable[[], dict[str, str | None]]) -> None:
+        """The exact encoder used `layout` (it keeps each for as long as this lives);
+        `key_columns()` gives its keys, each with the column it fills (None: ignored)."""
+        try:
+            plan = self._by_layout[id(layout)]
+        except KeyError:
+            plan = self._by_layout[id(layout)] = self._plan_for(key_columns())
+        if plan is not None:
+            self._plan = plan
+
+    def _plan_for(self, key_columns: dict[str, str | None]) -> ChunkPlan | None:
         if not any(column is not None for column in key_columns.values()):
-            return  # no key is a column: the exact path refuses those records
+            return None  # no key is a column: the exact path refuses those records
         signature = frozenset(key_columns.items())
         plan = self._plans.get(signature)
         if plan is None:
+            if len(self._plans) >= MAX_PLANS:
+                return None  # a file of ever new key sets: leave it to the exact path
             plan = self._plans[signature] = ChunkPlan(self.table, key_columns)
-        self._plan = plan
+        return plan
 
     @property
     def columns(self) -> tuple[str, ...]:
+        """The COPY columns of the lines of the last chunk taken."""
         return self._plan.columns if self._plan is not None else ()
 
     def chunk(self, array: bytes) -> list[bytes] | None:
@@ -232,11 +247,7 @@ class FastPath:
             return None
         self._seen += 1
         if self._refused >= REFUSALS_BEFORE_PAUSE and self._seen % PAUSE_CHUNKS:
-            return None
+            return None  # many refusals in a row: try one chunk in PAUSE_CHUNKS
         lines = plan.lines(array)
-        if lines is None:
-            self._refused += 1
-        else:
-            self._refused = 0
-            self.taken += 1
+        self._refused = self._refused + 1 if lines is None else 0
         return lines

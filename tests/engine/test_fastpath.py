@@ -318,3 +318,27 @@ def test_bytes_that_are_not_utf8_in_an_unread_value_send_the_file_to_ijson(
     exact = encode(path, rows_table, False, monkeypatch, batch_size=64)
     assert_same(db, rows_table, fast, exact)
     assert fast[-1].fault is not None and fast[-1].fault.record_index == 30
+
+
+def test_key_orders_do_not_matter_but_key_sets_do(db, rows_table, tmp_path, monkeypatch):
+    """Every record in its own key order: the lines do not depend on it, so the fast path
+    takes those chunks; a second key set (one key fewer) gets its own plan once the exact
+    path has read a chunk of it."""
+    monkeypatch.setattr(reader, "READ_SIZE", 2048)
+    rng = random.Random(3)
+    rows = []
+    for i, row in enumerate(prisma_rows(200)):
+        keys = list(row)
+        rng.shuffle(keys)
+        if i >= 100:
+            keys.remove("title")  # the title column then keeps its default
+        rows.append({key: row[key] for key in keys})
+    path = tmp_path / "rows.json"
+    path.write_bytes(stringify(rows))
+    counts = count_taken(monkeypatch)
+    fast = encode(path, rows_table, True, monkeypatch, batch_size=64)
+    assert counts[0] > 40 and counts[1] <= 1  # only the chunk where the key set changes
+    exact = encode(path, rows_table, False, monkeypatch, batch_size=64)
+    assert_same(db, rows_table, fast, exact)
+    assert {b.columns for b in fast if isinstance(b, EncodedBatch)} == {
+        tuple(c for c in rows_table.columns if c != "title"), tuple(rows_table.columns)}
