@@ -20,6 +20,7 @@ two paths to the same lines, rejects and faults.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,8 @@ _SHIFTED = frozenset({"timestamp", "date", "time"})  # an offset is moved to UTC
 _TIME_ZONED = frozenset({"timestamptz", "timetz"})  # strings go as they are
 REFUSALS_BEFORE_PAUSE = 4  # refused chunks in a row before it tries only now and then
 PAUSE_CHUNKS = 16  # then one chunk in this many is tried
+# a key msgspec refuses as a field's name (`rename`): a backslash, a quote, a control character
+_UNNAMEABLE = re.compile(r'[\\"\x00-\x1f]')
 MAX_PLANS = 32  # key sets a table's file may bring before the fast path stops learning
 
 
@@ -232,7 +235,13 @@ class FastPath:
         if plan is None:
             if len(self._plans) >= MAX_PLANS:
                 return None  # a file of ever new key sets: leave it to the exact path
-            plan = self._plans[signature] = ChunkPlan(self.table, key_columns)
+            if any(_UNNAMEABLE.search(key) for key in key_columns):
+                return None  # msgspec cannot match such a key: the exact path reads them
+            try:
+                plan = ChunkPlan(self.table, key_columns)
+            except (ValueError, TypeError):  # any other name msgspec will not take
+                return None
+            self._plans[signature] = plan
         return plan
 
     @property

@@ -145,7 +145,7 @@ def record(draw: st.DrawFn) -> dict:
         if change == "drop":
             keys.remove(draw(st.sampled_from(keys)))
         elif change == "extra":
-            keys.append("notAColumn")
+            keys.append(draw(st.sampled_from(["notAColumn", 'quote"key'])))
         else:
             keys.append("user_id")  # a second key for user_id: the exact path ignores it
     if draw(st.integers(0, 19)) == 7:  # another key order
@@ -342,3 +342,21 @@ def test_key_orders_do_not_matter_but_key_sets_do(db, rows_table, tmp_path, monk
     assert_same(db, rows_table, fast, exact)
     assert {b.columns for b in fast if isinstance(b, EncodedBatch)} == {
         tuple(c for c in rows_table.columns if c != "title"), tuple(rows_table.columns)}
+
+
+def test_a_key_msgspec_cannot_name_leaves_the_file_to_the_exact_path(db, rows_table, tmp_path,
+                                                                     monkeypatch):
+    """msgspec refuses a backslash, a quote or a control character in a field's name: such
+    a key (ignored, or hostile) keeps every chunk on the exact path, nothing breaks."""
+    monkeypatch.setattr(reader, "READ_SIZE", 2048)
+    for key in ('a") VALUES (1); --', "back\\slash", "tab\there"):
+        rows = prisma_rows(30)
+        for row in rows:
+            row[key] = 1
+        path = tmp_path / "rows.json"
+        path.write_bytes(stringify(rows))
+        counts = count_taken(monkeypatch)
+        fast = encode(path, rows_table, True, monkeypatch, batch_size=64)
+        assert counts == [0, 0], key  # no plan was made
+        assert_same(db, rows_table, fast, encode(path, rows_table, False, monkeypatch, batch_size=64))
+        assert fast[0].new_ignored_keys == [key] and len(fast[0].lines) == 30
