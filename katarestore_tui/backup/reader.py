@@ -13,7 +13,9 @@ run of whole records, which the standard library's C decoder reads in one call (
 (another layout, a fault, a NaN) sends the file back to ijson from its start, skipping
 the records already given out; a file cut short is handed to ijson at its last record
 boundary. Either way ijson meets the bytes in the state it would have reached from the
-start, so faults are reported exactly as ijson reports them.
+start, so faults are reported exactly as ijson reports them. A `chunk_hook` (the
+engine's typed fast path) is offered each such chunk first; what it takes comes out
+as one `PreparedRun`, what it refuses is decoded here as before.
 """
 
 from __future__ import annotations
