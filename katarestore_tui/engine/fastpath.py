@@ -104,8 +104,8 @@ class ChunkPlan:
         picks.sort(key=lambda p: order[p[1].name])
         self.columns = tuple(column.name for _, column in picks)
         struct: Any = msgspec.defstruct(
-            # no cycles can form (strings, numbers, Raw): not tracked by the GC, which
-            # would otherwise scan a chunk's Structs again and again
+            # untracked by the GC, which would otherwise scan a chunk's Structs again and
+            # again; no cycle can run through one (decoded JSON never refers back to it)
             "Record", fields, forbid_unknown_fields=True, rename=rename, kw_only=True, gc=False
         )
         self._decode = msgspec.json.Decoder(list[struct], float_hook=Decimal).decode
