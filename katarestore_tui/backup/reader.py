@@ -13,7 +13,9 @@ run of whole records, which the standard library's C decoder reads in one call (
 (another layout, a fault, a NaN) sends the file back to ijson from its start, skipping
 the records already given out; a file cut short is handed to ijson at its last record
 boundary. Either way ijson meets the bytes in the state it would have reached from the
-start, so faults are reported exactly as ijson reports them.
+start, so faults are reported exactly as ijson reports them. A `chunk_hook` (the
+engine's typed fast path) is offered each such chunk first; what it takes comes out
+as one `PreparedRun`, what it refuses is decoded here as before.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from types import ModuleType
@@ -97,6 +99,19 @@ class BadRecord:
     index: int
     raw: object  # the item as read (or the line's text)
     cause: str
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """The records of one chunk as the chunk hook made them (one item per record, in
+    order), yielded in their place with the index of the first."""
+
+    items: list[bytes]
+
+
+# A chunk of whole records as one JSON array -> one item per record, or None: the
+# reader decodes that chunk itself, as it would without a hook.
+ChunkHook = Callable[[bytes], list[bytes] | None]
 
 
 class _Readable(Protocol):
@@ -291,9 +306,11 @@ class _Span:
 class RecordReader:
     """Iterate `(index, record)` pairs of one table file; `progress_bytes` for progress bars."""
 
-    def __init__(self, table_file: TableFile, skip: int = 0) -> None:
+    def __init__(self, table_file: TableFile, skip: int = 0,
+                 chunk_hook: ChunkHook | None = None) -> None:
         self.table_file = table_file
         self.skip = skip
+        self.chunk_hook = chunk_hook  # offered each chunk of the Node layout first
         # a part of the file (ranges.py) starts at its first record's index in the file
         self._base = table_file.span.first_index if table_file.span else 0
         self.records_read = self._base  # index of the next record (yielded or skipped)
@@ -478,6 +495,16 @@ class RecordReader:
                 # the first run starts with the array's "[", the next ones with a ","
                 if not run.startswith(opening):
                     raise _LeaveFastPath
+                if self.chunk_hook is not None:
+                    taken = self.chunk_hook(b"[" + run[1:] + b"]")
+                    if taken is not None:
+                        opening = b","
+                        first = self.records_read
+                        self.records_read += len(taken)
+                        drop = max(self.skip - first, 0)  # a resume's skip inside this run
+                        if drop < len(taken):
+                            yield first + drop, PreparedRun(taken[drop:] if drop else taken)
+                        continue
                 records = _decode("[" + run[1:].decode() + "]")
                 opening = b","
                 for record in records:

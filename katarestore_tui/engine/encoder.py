@@ -6,14 +6,18 @@ the key layout once per distinct key order, and the common case is a tight loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from katarestore_tui.backup.catalog import TableFile
-from katarestore_tui.backup.reader import BackupFormatError, BadRecord, RecordReader
+from katarestore_tui.backup.reader import BackupFormatError, BadRecord, PreparedRun, RecordReader
 from katarestore_tui.db.convert import ConversionError, converter_for, passes_strings
 from katarestore_tui.db.schema import Table
+from katarestore_tui.engine.copytext import copy_escape, escape_all
+from katarestore_tui.engine.fastpath import FastPath
 from katarestore_tui.engine.naming import match_name
 
 
@@ -58,16 +62,8 @@ class FaultInfo:
     def of(cls, exc: BackupFormatError) -> FaultInfo:
         return cls(exc.byte_offset, exc.record_index, exc.cause, str(exc))
 
-
-def copy_escape(value: str) -> str:
-    """COPY text format escaping; most values need none, so test before replacing.
-
-    Chained replace() stays in C; str.translate with a dict is per character in Python.
-    """
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        return (value.replace("\\", "\\\\").replace("\t", "\\t")
-                .replace("\n", "\\n").replace("\r", "\\r"))
-    return value
+__all__ = ["EncodedBatch", "FaultInfo", "RecordEncoder", "Rejected", "SourceEnd", "copy_escape",
+           "encoded_batches"]
 
 
 class _Layout:
@@ -115,10 +111,6 @@ def _compile(
     return convert
 
 
-def _escape_all(texts: tuple[str | None, ...]) -> str:
-    return "\t".join("\\N" if t is None else copy_escape(t) for t in texts)
-
-
 class RecordEncoder:
     """Encodes the records of one table; learns each new key order once."""
 
@@ -130,6 +122,14 @@ class RecordEncoder:
         self._string_columns = {n for n, c in self._writable.items() if passes_strings(c)}
         self._layouts: dict[tuple[str, ...], _Layout] = {}
         self.ignored_keys: set[str] = set()
+
+    @staticmethod
+    def key_columns(keys: tuple[str, ...], layout: _Layout) -> dict[str, str | None]:
+        """Each key of `keys` with the column `layout` fills from it (None: ignored)."""
+        found: dict[str, str | None] = dict.fromkeys(keys)
+        for position, column, _ in layout.picks:
+            found[keys[position]] = column
+        return found
 
     def layout(self, keys: tuple[str, ...]) -> _Layout:
         found = self._layouts.get(keys)
@@ -170,7 +170,7 @@ class RecordEncoder:
             raise self._which(layout, values)
         # one scan of the whole line instead of one per value; escape only when needed
         if "\\" in present or "\n" in present or "\r" in present or present.count("\t") != tabs:
-            line = _escape_all(texts)
+            line = escape_all(texts)
         try:
             return layout, (line + "\n").encode()
         except UnicodeEncodeError:  # a lone surrogate: the converters name the column
@@ -189,14 +189,25 @@ class RecordEncoder:
         return ConversionError("a value could not be converted")
 
 
+# the typed chunk decoder (fastpath.py) first; KATARESTORE_FAST_PATH=0 (inherited by the
+# parser process) reads every record the exact way, for comparison or as a way out
+FAST_PATH = os.environ.get("KATARESTORE_FAST_PATH", "1") != "0"
+
+
 def encoded_batches(
     table_file: TableFile, table: Table, batch_size: int, skip: int = 0
 ) -> Iterator[EncodedBatch | SourceEnd]:
-    """Stream a table file as COPY-ready batches, then one SourceEnd."""
-    reader = RecordReader(table_file, skip=skip)
+    """Stream a table file as COPY-ready batches, then one SourceEnd.
+
+    The hook where chunks are encoded: each chunk of whole records is offered to the
+    fast path first (`FastPath.chunk`); a chunk it refuses is read record by record here.
+    """
     encoder = RecordEncoder(table)
+    fast = FastPath(table) if FAST_PATH else None
+    reader = RecordReader(table_file, skip=skip, chunk_hook=fast.chunk if fast else None)
     batch: EncodedBatch | None = None
     reported: set[str] = set()
+    learned: _Layout | None = None
 
     def finish(current: EncodedBatch, records_read: int | None = None) -> EncodedBatch:
         """Close a batch; `records_read` counts its records and those before it (the
@@ -212,6 +223,11 @@ def encoded_batches(
         for index, record in reader:
             if batch is None:
                 batch = EncodedBatch((), [], [])
+            if type(record) is PreparedRun:
+                assert fast is not None
+                batch = yield from _add_run(batch, index, record.items, fast.columns,
+                                            batch_size, finish)
+                continue
             if not isinstance(record, dict):
                 cause = record.cause if isinstance(record, BadRecord) else (
                     f"record is a JSON {type(record).__name__}, not an object"
@@ -224,6 +240,9 @@ def encoded_batches(
             except ConversionError as exc:
                 batch.rejects.append(Rejected(index, record, str(exc), getattr(exc, "column", None)))
                 continue
+            if layout is not learned and fast is not None:
+                learned = layout
+                fast.learn(layout, partial(encoder.key_columns, tuple(record), layout))
             if layout.ignored:
                 encoder.ignored_keys.update(layout.ignored)
             if not layout.columns:
@@ -249,3 +268,36 @@ def encoded_batches(
     if batch is not None and (batch.lines or batch.rejects):
         yield finish(batch)
     yield SourceEnd(reader.records_read, table_file.size)
+
+
+_Finish = Callable[[EncodedBatch, int], EncodedBatch]
+
+
+def _add_run(
+    batch: EncodedBatch, first: int, lines: list[bytes], columns: tuple[str, ...],
+    batch_size: int, finish: _Finish,
+) -> Generator[EncodedBatch, None, EncodedBatch | None]:
+    """Lines the fast path made for records `first`, `first + 1` ...: into `batch`, then
+    more batches, cut exactly where the exact path cuts them (a new column list, or
+    `batch_size` records and rejects); returns the batch still open, or None when the
+    last line filled one (as the loop above leaves it)."""
+    open_batch: EncodedBatch | None = batch
+    at = 0
+    while at < len(lines):
+        if open_batch is None:
+            open_batch = EncodedBatch((), [], [])
+        elif open_batch.lines and open_batch.columns != columns:
+            yield finish(open_batch, first + at)
+            open_batch = EncodedBatch((), [], [])
+        if not open_batch.lines:
+            open_batch.columns = columns
+        # as above, a batch is closed only once a line is added: rejects alone never close it
+        room = max(batch_size - len(open_batch.lines) - len(open_batch.rejects), 1)
+        taken = lines[at:at + room]
+        open_batch.indexes.extend(range(first + at, first + at + len(taken)))
+        open_batch.lines.extend(taken)
+        at += len(taken)
+        if len(open_batch.lines) + len(open_batch.rejects) >= batch_size:
+            yield finish(open_batch, first + at)
+            open_batch = None
+    return open_batch

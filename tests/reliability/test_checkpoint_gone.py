@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from katarestore_tui.engine import checkpoint
-from katarestore_tui.engine.events import TableProgress
+from katarestore_tui.engine.events import ProgressThrottle, TableProgress
 from katarestore_tui.engine.restore import EXIT_FATAL, EXIT_USAGE, run_restore
 from katarestore_tui.history.runs import is_resumable, list_runs, read_run
 from tests.helpers import options
@@ -89,9 +89,12 @@ def test_resume_without_its_checkpoint_refuses(stop, removal, target, backup, db
     assert read_run(run_id) == log_before, "the run log is left as it was"
 
 
-def test_resume_with_one_table_row_deleted_refuses(target, backup, db):
+def test_resume_with_one_table_row_deleted_refuses(target, backup, db, monkeypatch):
     """The run log counts committed records of a table whose checkpoint row is gone."""
     cancel = threading.Event()
+    # progress after every batch, so the stop lands after 2,000 records however fast the
+    # load is (throttled to one per 0.1 s, the whole table could load before the next one)
+    monkeypatch.setattr(ProgressThrottle, "due", lambda self, table: True)
 
     def sink(event):
         if isinstance(event, TableProgress) and event.stats.records >= 2_000:
