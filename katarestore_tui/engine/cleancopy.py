@@ -59,12 +59,17 @@ class CleanCopyPlan:
 
 
 def plan_clean_copy(conn: psycopg.Connection, schema: str, tables: list[str], enabled: bool,
-                    snapshot_dir: str | None) -> CleanCopyPlan:
+                    snapshot_dir: str | None, counted: dict[str, int] | None = None
+                    ) -> CleanCopyPlan:
+    """`counted`: tables whose rows the plan counted exactly (the statistics' estimate can be
+    off by a few rows, and the confirmation should say what will be copied)."""
     counts = estimates(conn, schema, tables)
     rows = 0
     for name in tables:
         estimate, _size = counts.get(name, (0, 0))
-        if estimate <= 0:  # never analyzed (reltuples -1), or empty: count to be sure
+        if counted and name in counted:
+            estimate = counted[name]
+        elif estimate <= 0:  # never analyzed (reltuples -1), or empty: count to be sure
             row = conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(
                 psycopg.sql.Identifier(schema, name))).fetchone()
             estimate = row[0] if row else 0

@@ -200,9 +200,6 @@ def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup
             f"no file of {backup.path} matches a table of schema {options.schema!r}"
             + (f" ({'; '.join(plan.warnings[:3])})" if plan.warnings else "")
         )
-    if options.clean and not options.resume:  # the plan and the confirmation say so, with the size
-        plan.clean_copy = plan_clean_copy(conn, options.schema, [t.table for t in plan.tables],
-                                          options.snapshot, options.snapshot_dir)
     known = {"on": True, "off": False}.get(options.triggers)
     if known is None and options.fk_mode == "immediate":
         known = True
@@ -213,6 +210,11 @@ def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup
         if message := existing_rows_warning(plan, options.on_conflict, options.clean,
                                             options.snapshot):
             plan.warnings.insert(0, message)  # first: it decides what the run will do
+    if options.clean and not options.resume:  # the plan and the confirmation say so, with the size
+        counted = {t.table: t.existing_rows for t in plan.tables
+                   if t.existing_rows is not None and not t.existing_estimated}
+        plan.clean_copy = plan_clean_copy(conn, options.schema, [t.table for t in plan.tables],
+                                          options.snapshot, options.snapshot_dir, counted)
     return plan
 
 
