@@ -212,7 +212,8 @@ def _make_plan(conn: psycopg.Connection, options: RestoreOptions, backup: Backup
             plan.warnings.insert(0, message)  # first: it decides what the run will do
     if options.clean and not options.resume:  # the plan and the confirmation say so, with the size
         counted = {t.table: t.existing_rows for t in plan.tables
-                   if t.existing_rows is not None and not t.existing_estimated}
+                   if t.existing_rows is not None and not t.existing_estimated
+                   and t.existing_rows < EXISTING_CAP}  # a count that hit the cap is a floor
         plan.clean_copy = plan_clean_copy(conn, options.schema, [t.table for t in plan.tables],
                                           options.snapshot, options.snapshot_dir, counted)
     return plan
