@@ -54,13 +54,13 @@ def demo_command(args: argparse.Namespace) -> int:
 
         # the app names where its target came from: give it the operator's own choice only
         return run_app(dsn=args.dsn, backup_root=root, backup=str(demo.path))
-    ns = argparse.Namespace(
-        backup=str(demo.path), dsn=dsn, backup_root=root, schema="public", batch_size=10_000,
-        jobs=1, on_conflict="skip", clean=False, tables=[], exclude=[], single_transaction=False,
-        dry_run=False, resume=None, no_parser_process=False, fk_checks="auto", yes=True,
-        json=args.json, triggers="auto", into_existing=False,
-    )
-    return restore_command(ns)
+    # the restore's own parser: every restore option gets its default (a hand-built namespace
+    # missed each new one: --max-errors crashed this path)
+    from katarestore_tui.cli.parser import build_parser
+
+    argv = ["restore", str(demo.path), "--dsn", dsn, "--backup-root", str(root), "--schema",
+            "public", "--yes", *(["--json"] if args.json else [])]
+    return restore_command(build_parser().parse_args(argv))
 
 
 def _demo_refusal(target, into_existing: bool) -> str | None:
