@@ -11,10 +11,9 @@ import json
 from textual.widgets import Checkbox, Input
 
 from katarestore_tui.app.preferences import load_preferences
-from katarestore_tui.app.screens.modals import ConfirmCleanScreen
 from katarestore_tui.locations import preferences_file
 from tests.app.conftest import Target, run, screen_named, wait_for
-from tests.app.test_restore import open_plan
+from tests.app.test_restore import open_plan, start_clean_restore
 
 
 def clean_box(app) -> Checkbox:
@@ -53,12 +52,7 @@ def test_clean_first_is_unticked_again_after_a_restore_that_cleaned(target: Targ
     async def scenario():
         app = target.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, clean=True)
-            await pilot.press("s")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCleanScreen))
-            await pilot.press(*"public", "enter")
-            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
-            screen = app.screen
+            screen = await start_clean_restore(app, pilot)
             await wait_for(pilot, lambda: screen.finished is not None, what="the run")
             await pilot.press("escape")
             await wait_for(pilot, lambda: screen_named(app, "PickerScreen"))

@@ -23,6 +23,16 @@ async def open_plan(app, pilot, batch_size: str | None = None, clean: bool = Fal
     await wait_for(pilot, lambda: screen_named(app, "PlanScreen"), what="the plan")
 
 
+async def start_clean_restore(app, pilot):
+    """Plan with Clean first, start, type the schema name to confirm: the restore screen."""
+    await open_plan(app, pilot, clean=True)
+    await pilot.press("s")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCleanScreen))
+    await pilot.press(*"public", "enter")
+    await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
+    return app.screen
+
+
 def pane_counts(screen) -> dict[str, dict[str, int]]:
     return {
         pane.table: {k: getattr(pane.stats, k) for k in ("records", "loaded", "duplicates", "failed")}

@@ -12,11 +12,11 @@ import time
 import psycopg
 from textual.widgets import Label
 
-from katarestore_tui.app.screens.modals import ConfirmCleanScreen, ConfirmScreen
+from katarestore_tui.app.screens.modals import ConfirmScreen
 from katarestore_tui.engine.locks import LOCK_TIMEOUT_SECONDS
 from katarestore_tui.history.runs import read_run
 from tests.app.conftest import BLOCKED_TABLE, TableLock, Target, run, screen_named, wait_for
-from tests.app.test_restore import open_plan
+from tests.app.test_restore import open_plan, start_clean_restore
 
 STALE = ("00000000-0000-4000-8000-0000000000ff", "stale@example.org", "Stale")
 
@@ -45,12 +45,7 @@ def test_clean_waiting_on_a_lock_is_shown_and_a_stop_leaves_every_table_as_it_wa
     async def scenario():
         app = target.app()
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, clean=True)
-            await pilot.press("s")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCleanScreen))
-            await pilot.press(*"public", "enter")
-            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
-            screen = app.screen
+            screen = await start_clean_restore(app, pilot)
             await wait_for(pilot, lambda: "waiting for a lock" in overall_text(screen),
                            timeout=LOCK_TIMEOUT_SECONDS + 10, what="the lock wait on screen")
             text = overall_text(screen)
@@ -121,12 +116,7 @@ def test_quit_while_the_clean_waits_on_a_lock_leaves_at_once_and_empties_nothing
 
     async def scenario():
         async with app.run_test(size=(80, 24)) as pilot:
-            await open_plan(app, pilot, clean=True)
-            await pilot.press("s")
-            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmCleanScreen))
-            await pilot.press(*"public", "enter")
-            await wait_for(pilot, lambda: screen_named(app, "RestoreScreen"))
-            screen = app.screen
+            screen = await start_clean_restore(app, pilot)
             await wait_for(pilot, lambda: screen.lock_wait is not None,
                            timeout=LOCK_TIMEOUT_SECONDS + 10, what="the lock wait")
             await pilot.press("ctrl+q")
