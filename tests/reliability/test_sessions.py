@@ -30,6 +30,17 @@ ALTER TABLE slow ENABLE ALWAYS TRIGGER slow_down;
 """
 
 
+HOLD_ONE_ROW = """
+CREATE FUNCTION hold_one_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.id = 20000 THEN PERFORM pg_sleep(5); END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER hold_one_row BEFORE INSERT ON items FOR EACH ROW EXECUTE FUNCTION hold_one_row();
+ALTER TABLE items ENABLE ALWAYS TRIGGER hold_one_row;
+"""
+
+
 def with_params(dsn: str, **params: str) -> str:
     parsed = conninfo_to_dict(dsn)
     parsed.update(params)
@@ -90,6 +101,9 @@ def relations(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
 def test_a_killed_single_transaction_leaves_the_target_as_it_was(db, db_dsn, tmp_path: Path):
     db.execute(support.SCHEMA)
     db.execute("INSERT INTO items VALUES (-1, 'precious', 1.00, 'kept')")
+    # one row holds its COPY for a while, so the kill lands while it is in flight however fast
+    # the rest loads (the fast path finished 40,000 records before the kill could come)
+    db.execute(HOLD_ONE_ROW)
     before_tables = relations(db)
     before_rows = db.execute("SELECT * FROM items ORDER BY id").fetchall()
     backup = support.write_big_backup(tmp_path, 40_000, 10)
